@@ -1,0 +1,537 @@
+//! Streaming capture reader.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use lanner_event::{EventInfo, HEADER_LEN, HEADER_LEN_V1, RawEvent, event_info};
+
+use crate::block::{
+    BLOCK_HEADER_LEN, BLOCK_TRAILER_LEN, BYTE_ORDER_MAGIC, BlockType, EventBlockVersion,
+};
+use crate::error::{Error, ErrorKind, Result};
+use crate::tables::{self, Tables};
+
+/// Largest block the reader accepts. Events are far smaller (libs caps non-large events at
+/// 64 KiB), but a process list of a big host can take megabytes; anything beyond this is a
+/// corrupt length, and refusing it keeps a hostile file from making us allocate gigabytes.
+pub const MAX_BLOCK_LEN: usize = 256 << 20;
+
+/// Initial size of the read buffer. Blocks are read straight into it and events are handed out
+/// as slices of it, so reading never copies an event and never allocates per event.
+const BUFFER_LEN: usize = 1 << 20;
+
+/// One event as the capture holds it.
+#[derive(Clone, Copy, Debug)]
+pub struct EventRecord<'a> {
+    /// Offset of the event's block in the (decompressed) stream.
+    pub offset: u64,
+    /// The CPU the event was recorded on.
+    pub cpu: u16,
+    /// The block's dump flags (`EVF*` blocks); 0 for plain event blocks.
+    pub flags: u32,
+    /// The event, always in the version-2 layout (version-1 events are converted).
+    pub event: RawEvent<'a>,
+    /// Which section of the capture the event belongs to, counting from 1 (captures can be
+    /// concatenated; [`Reader::tables`] describes the current section).
+    pub section: u64,
+}
+
+/// `SCAP_DF_STATE_ONLY`: the event was kept for state only and is not shown.
+pub const FLAG_STATE_ONLY: u32 = 1;
+/// `SCAP_DF_TRACER`.
+pub const FLAG_TRACER: u32 = 2;
+/// `SCAP_DF_LARGE`: recorded by the block type, never stored in the flags word.
+pub const FLAG_LARGE: u32 = 4;
+
+/// What the reader saw besides the events it returned.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Blocks read, of every kind.
+    pub blocks: u64,
+    /// Event blocks read (including skipped events).
+    pub event_blocks: u64,
+    /// Events skipped because their type is beyond the event table (as libs does).
+    pub unknown_event_types: u64,
+    /// Unknown blocks skipped (pcapng blocks, future block kinds).
+    pub unknown_blocks: u64,
+    /// Sections (section header blocks) read.
+    pub sections: u64,
+}
+
+/// Reads a capture block by block, with memory bounded by the largest block.
+///
+/// Opening reads the section header and every metadata block up to the first event, so that
+/// [`Reader::tables`] is complete before the first event is returned. Events are then handed
+/// out one at a time as borrowed [`RawEvent`]s that point into the reader's buffer.
+///
+/// Version-1 events (captures of 2019 and before, without `nparams`) are converted on the fly
+/// the way libscap does: `nparams` is inferred as the largest parameter count, at most the
+/// table's, whose lengths add up exactly to the event length.
+///
+/// A capture may hold several sections one after another; the tables of a later section
+/// replace those of the earlier one when its header is met. Metadata blocks after the first
+/// event of a section are an error, as in libs; unknown blocks are skipped anywhere.
+pub struct Reader {
+    src: Box<dyn Read + Send>,
+    compressed: bool,
+    buf: Vec<u8>,
+    /// Valid data in `buf` is `buf[start..end]`.
+    start: usize,
+    end: usize,
+    /// Stream offset of `buf[start]`.
+    offset: u64,
+    tables: Tables,
+    stats: ReadStats,
+    /// A block header is buffered at `start` (checked, not yet processed): the first event
+    /// block of a section, met while collecting its tables, or the next section's header.
+    pending: bool,
+    /// Scratch for converting version-1 events.
+    convert: Vec<u8>,
+}
+
+impl Reader {
+    /// Opens a capture file, gzip-compressed or not.
+    pub fn open(path: impl AsRef<Path>) -> Result<Reader> {
+        let file = File::open(path.as_ref()).map_err(Error::io)?;
+        Reader::new(file)
+    }
+
+    /// Starts reading a capture from any byte stream, gzip-compressed or not.
+    pub fn new(mut inner: impl Read + Send + 'static) -> Result<Reader> {
+        let mut magic = [0u8; 2];
+        let got = read_full(&mut inner, &mut magic).map_err(Error::io)?;
+        let compressed = got == 2 && magic == [0x1f, 0x8b];
+        let chained = std::io::Cursor::new(magic[..got].to_vec()).chain(inner);
+        let src: Box<dyn Read + Send> = if compressed {
+            Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+                256 << 10,
+                chained,
+            )))
+        } else {
+            Box::new(chained)
+        };
+        let mut reader = Reader {
+            src,
+            compressed,
+            buf: vec![0; BUFFER_LEN],
+            start: 0,
+            end: 0,
+            offset: 0,
+            tables: Tables::default(),
+            stats: ReadStats::default(),
+            pending: false,
+            convert: Vec::new(),
+        };
+        reader.read_section(true)?;
+        Ok(reader)
+    }
+
+    /// The metadata of the current section.
+    pub fn tables(&self) -> &Tables {
+        &self.tables
+    }
+
+    /// Whether the stream is gzip-compressed (offsets then count decompressed bytes).
+    pub fn is_compressed(&self) -> bool {
+        self.compressed
+    }
+
+    /// Counters of what was read and skipped so far.
+    pub fn stats(&self) -> &ReadStats {
+        &self.stats
+    }
+
+    /// The next event, or `None` at the end of the capture.
+    ///
+    /// Events whose type is beyond the event table are skipped and counted, as libs does.
+    #[expect(clippy::should_implement_trait, reason = "items borrow the reader: not an Iterator")]
+    pub fn next(&mut self) -> Result<Option<EventRecord<'_>>> {
+        loop {
+            if !self.pending && self.next_block_header()?.is_none() {
+                return Ok(None);
+            }
+            self.pending = false;
+            let (block, len) = self.peek_header();
+            match block {
+                BlockType::Event(v) | BlockType::EventWithFlags(v) => {
+                    self.fill(len, block)?;
+                    self.stats.blocks += 1;
+                    self.stats.event_blocks += 1;
+                    let with_flags = matches!(block, BlockType::EventWithFlags(_));
+                    if self.event_is_unknown(block, len, with_flags)? {
+                        self.consume(len);
+                        self.stats.unknown_event_types += 1;
+                        continue;
+                    }
+                    return self.event(block, v, len, with_flags).map(Some);
+                }
+                BlockType::SectionHeader => {
+                    self.read_section(false)?;
+                }
+                BlockType::Unknown(_) => {
+                    self.skip_block(block, len)?;
+                }
+                _ => {
+                    return Err(self.err_here(
+                        Some(block),
+                        ErrorKind::Corrupt(
+                            "metadata block after the first event of the section".into(),
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    // -- framing -----------------------------------------------------------------------------
+
+    fn err_here(&self, block: Option<BlockType>, kind: ErrorKind) -> Error {
+        Error { compressed: self.compressed, ..Error::at(self.offset, block, kind) }
+    }
+
+    /// Makes sure `n` bytes are buffered at `start`, reading more (and growing the buffer when a
+    /// block is larger than it) as needed. Returns how many bytes are actually available, which
+    /// is less than `n` only at the end of the stream.
+    fn buffer(&mut self, n: usize) -> Result<usize> {
+        if self.end - self.start >= n {
+            return Ok(n);
+        }
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.buf.len() < n {
+            self.buf.resize(n.next_power_of_two(), 0);
+        }
+        while self.end < n {
+            match self.src.read(&mut self.buf[self.end..]) {
+                Ok(0) => break,
+                Ok(got) => self.end += got,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.err_here(None, ErrorKind::Io(e))),
+            }
+        }
+        Ok((self.end - self.start).min(n))
+    }
+
+    /// Reads the 8-byte header of the next block; `None` at a clean end of stream.
+    fn next_block_header(&mut self) -> Result<Option<()>> {
+        let got = self.buffer(BLOCK_HEADER_LEN)?;
+        if got == 0 {
+            return Ok(None);
+        }
+        if got < BLOCK_HEADER_LEN {
+            return Err(self.err_here(
+                None,
+                ErrorKind::Truncated {
+                    what: "block header",
+                    needed: BLOCK_HEADER_LEN as u64,
+                    available: got as u64,
+                },
+            ));
+        }
+        let (block, len) = self.peek_header();
+        let min = BLOCK_HEADER_LEN + BLOCK_TRAILER_LEN;
+        if len < min || len % 4 != 0 && !matches!(block, BlockType::Unknown(_)) {
+            return Err(self.err_here(
+                Some(block),
+                ErrorKind::Corrupt(format!(
+                    "block total length {len} is {}",
+                    if len < min {
+                        "shorter than a block header and trailer"
+                    } else {
+                        "not a multiple of 4"
+                    }
+                )),
+            ));
+        }
+        if len > MAX_BLOCK_LEN {
+            return Err(self.err_here(
+                Some(block),
+                ErrorKind::Corrupt(format!(
+                    "block total length {len} exceeds the {MAX_BLOCK_LEN}-byte limit"
+                )),
+            ));
+        }
+        Ok(Some(()))
+    }
+
+    /// Type and total length of the block whose header is buffered at `start`.
+    fn peek_header(&self) -> (BlockType, usize) {
+        let h = &self.buf[self.start..self.start + BLOCK_HEADER_LEN];
+        let code = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
+        let len = u32::from_le_bytes([h[4], h[5], h[6], h[7]]) as usize;
+        (BlockType::from_code(code), len)
+    }
+
+    /// Buffers the whole block whose header is at `start`.
+    fn fill(&mut self, len: usize, block: BlockType) -> Result<()> {
+        let got = self.buffer(len)?;
+        if got < len {
+            return Err(self.err_here(
+                Some(block),
+                ErrorKind::Truncated { what: "block", needed: len as u64, available: got as u64 },
+            ));
+        }
+        Ok(())
+    }
+
+    fn consume(&mut self, len: usize) {
+        self.start += len;
+        self.offset += len as u64;
+    }
+
+    fn skip_block(&mut self, block: BlockType, len: usize) -> Result<()> {
+        // Unknown blocks may be large (pcapng packet blocks); skip them in slices.
+        let mut left = len;
+        while left > 0 {
+            let chunk = left.min(BUFFER_LEN);
+            let got = self.buffer(chunk)?;
+            if got == 0 {
+                return Err(self.err_here(
+                    Some(block),
+                    ErrorKind::Truncated { what: "block", needed: left as u64, available: 0 },
+                ));
+            }
+            self.consume(got);
+            left -= got;
+        }
+        self.stats.blocks += 1;
+        self.stats.unknown_blocks += 1;
+        Ok(())
+    }
+
+    // -- section and metadata ----------------------------------------------------------------
+
+    /// Reads a section header and the metadata blocks after it, up to the first event block,
+    /// which is left buffered as `pending`.
+    fn read_section(&mut self, first: bool) -> Result<()> {
+        if first && self.next_block_header()?.is_none() {
+            return Err(self.err_here(None, ErrorKind::NotScap("the file is empty".into())));
+        }
+        let (block, len) = self.peek_header();
+        if block != BlockType::SectionHeader {
+            let code = u32::from_le_bytes(
+                self.buf[self.start..self.start + 4].try_into().unwrap_or_default(),
+            );
+            return Err(self.err_here(
+                None,
+                ErrorKind::NotScap(format!(
+                    "expected a section header block (0x0a0d0d0a), found 0x{code:08x}"
+                )),
+            ));
+        }
+        self.fill(len, block)?;
+        let body = block_body(&self.buf[self.start..self.start + len])
+            .map_err(|kind| self.err_here(Some(block), kind))?;
+        if body.len() < 16 {
+            return Err(self.err_here(
+                Some(block),
+                ErrorKind::Truncated {
+                    what: "section header",
+                    needed: 16,
+                    available: body.len() as u64,
+                },
+            ));
+        }
+        let magic = u32::from_le_bytes([body[0], body[1], body[2], body[3]]);
+        let major = u16::from_le_bytes([body[4], body[5]]);
+        let minor = u16::from_le_bytes([body[6], body[7]]);
+        if magic != BYTE_ORDER_MAGIC {
+            let kind = if magic.swap_bytes() == BYTE_ORDER_MAGIC {
+                ErrorKind::Unsupported("the capture was written on a big-endian machine".into())
+            } else {
+                ErrorKind::NotScap(format!("bad byte-order magic 0x{magic:08x}"))
+            };
+            return Err(self.err_here(Some(block), kind));
+        }
+        if major != 1 {
+            return Err(self.err_here(
+                Some(block),
+                ErrorKind::Unsupported(format!("file format version {major}.{minor}")),
+            ));
+        }
+        // pcapng options after the 16-byte body (editcap adds comments) are skipped: the body
+        // slice already spans them.
+        self.tables = Tables { version: (major, minor), ..Tables::default() };
+        self.stats.blocks += 1;
+        self.stats.sections += 1;
+        self.consume(len);
+
+        loop {
+            if self.next_block_header()?.is_none() {
+                return Ok(());
+            }
+            let (block, len) = self.peek_header();
+            match block {
+                BlockType::Event(_) | BlockType::EventWithFlags(_) => {
+                    self.pending = true;
+                    return Ok(());
+                }
+                // A section without events: the next one starts here.
+                BlockType::SectionHeader => {
+                    self.pending = true;
+                    return Ok(());
+                }
+                BlockType::Unknown(_) => self.skip_block(block, len)?,
+                _ => {
+                    self.fill(len, block)?;
+                    let parsed = block_body(&self.buf[self.start..self.start + len])
+                        .and_then(|body| parse_table_block(&mut self.tables, block, body));
+                    if let Err(kind) = parsed {
+                        return Err(self.err_here(Some(block), kind));
+                    }
+                    self.stats.blocks += 1;
+                    self.consume(len);
+                }
+            }
+        }
+    }
+
+    // -- events ------------------------------------------------------------------------------
+
+    /// Whether the buffered event block holds an event type beyond the table.
+    fn event_is_unknown(&self, block: BlockType, len: usize, with_flags: bool) -> Result<bool> {
+        let pre = if with_flags { 6 } else { 2 };
+        let type_at = self.start + BLOCK_HEADER_LEN + pre + 20;
+        if len < BLOCK_HEADER_LEN + pre + HEADER_LEN_V1 + BLOCK_TRAILER_LEN {
+            return Err(self.err_here(
+                Some(block),
+                ErrorKind::Corrupt(format!("event block of {len} bytes is too short for an event")),
+            ));
+        }
+        let ty = u16::from_le_bytes([self.buf[type_at], self.buf[type_at + 1]]);
+        Ok(event_info(ty).is_none())
+    }
+
+    fn event(
+        &mut self,
+        block: BlockType,
+        version: EventBlockVersion,
+        len: usize,
+        with_flags: bool,
+    ) -> Result<EventRecord<'_>> {
+        let offset = self.offset;
+        let start = self.start;
+        let compressed = self.compressed;
+        let err = |kind| Error { compressed, ..Error::at(offset, Some(block), kind) };
+        let b = &self.buf[start + BLOCK_HEADER_LEN..start + len];
+        let cpu = u16::from_le_bytes([b[0], b[1]]);
+        let (flags, ev) = if with_flags {
+            (u32::from_le_bytes([b[2], b[3], b[4], b[5]]), &b[6..])
+        } else {
+            (0, &b[2..])
+        };
+        // The event's own length bounds it; what follows it (padding, pcapng options, the
+        // trailer) is not part of it. Event block trailers are not checked, as in libs.
+        let evlen = u32::from_le_bytes([ev[16], ev[17], ev[18], ev[19]]) as usize;
+        let header = if version == EventBlockVersion::V1 { HEADER_LEN_V1 } else { HEADER_LEN };
+        if evlen < header || evlen > ev.len() - BLOCK_TRAILER_LEN {
+            return Err(err(ErrorKind::Corrupt(format!(
+                "event length {evlen} does not fit its {len}-byte block"
+            ))));
+        }
+        self.start += len;
+        self.offset += len as u64;
+        let event = if version == EventBlockVersion::V1 {
+            convert_v1(&ev[..evlen], &mut self.convert).map_err(err)?;
+            RawEvent::new(&self.convert).map_err(|e| err(ErrorKind::Event(e)))?
+        } else {
+            let ev =
+                &self.buf[start + BLOCK_HEADER_LEN + if with_flags { 6 } else { 2 }..][..evlen];
+            RawEvent::new(ev).map_err(|e| err(ErrorKind::Event(e)))?
+        };
+        Ok(EventRecord { offset, cpu, flags, event, section: self.stats.sections })
+    }
+}
+
+/// Checks the trailer of a whole block and returns its body (header and trailer cut).
+fn block_body(b: &[u8]) -> Result<&[u8], ErrorKind> {
+    let len = b.len();
+    let trailer = u32::from_le_bytes([b[len - 4], b[len - 3], b[len - 2], b[len - 1]]);
+    if trailer as usize != len {
+        return Err(ErrorKind::Corrupt(format!(
+            "block trailer says {trailer} bytes but the header says {len}"
+        )));
+    }
+    Ok(&b[BLOCK_HEADER_LEN..len - BLOCK_TRAILER_LEN])
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+fn parse_table_block(tables: &mut Tables, block: BlockType, body: &[u8]) -> Result<(), ErrorKind> {
+    match block {
+        BlockType::MachineInfo => tables.machine = Some(tables::read_machine_info(body)?),
+        BlockType::InterfaceList(v) => {
+            tables.interfaces.extend(tables::read_interface_list(body, v)?);
+        }
+        BlockType::UserList(v) => {
+            let (users, groups) = tables::read_user_list(body, v)?;
+            tables.users.extend(users);
+            tables.groups.extend(groups);
+        }
+        BlockType::ProcessList(v) => tables.threads.extend(tables::read_process_list(body, v)?),
+        BlockType::FdList(v) => tables.fd_lists.push(tables::read_fd_list(body, v)?),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Converts a version-1 event (22-byte header, no `nparams`) into the version-2 layout in
+/// `out`, inferring `nparams` as libscap does: the largest count, starting from the table's,
+/// whose length array and lengths add up exactly to the event length.
+fn convert_v1(ev: &[u8], out: &mut Vec<u8>) -> Result<(), ErrorKind> {
+    let ty = u16::from_le_bytes([ev[20], ev[21]]);
+    let mut len = ev.len();
+    // Notification and infrastructure events of old captures were stored 3 bytes too long.
+    if matches!(ty, 280 | 286) && len >= HEADER_LEN_V1 + 3 {
+        len -= 3;
+    }
+    let lens = &ev[HEADER_LEN_V1..len];
+    let max = event_info(ty).map_or(0, |i: &EventInfo| i.params.len());
+    let mut nparams = None;
+    for n in (0..=max).rev() {
+        if 2 * n > lens.len() {
+            continue;
+        }
+        let sum: usize =
+            (0..n).map(|i| usize::from(u16::from_le_bytes([lens[2 * i], lens[2 * i + 1]]))).sum();
+        let end = 2 * n + sum;
+        if end == lens.len() {
+            nparams = Some(n);
+            break;
+        }
+        if end < lens.len() {
+            return Err(ErrorKind::Corrupt(format!(
+                "cannot infer the parameter count of a version-1 event of type {ty}: \
+                 {n} parameters leave {} bytes unused",
+                lens.len() - end
+            )));
+        }
+    }
+    let Some(nparams) = nparams else {
+        return Err(ErrorKind::Corrupt(format!(
+            "cannot infer the parameter count of a version-1 event of type {ty}"
+        )));
+    };
+    out.clear();
+    out.extend_from_slice(&ev[..16]);
+    out.extend_from_slice(&((len + 4) as u32).to_le_bytes());
+    out.extend_from_slice(&ev[20..22]);
+    out.extend_from_slice(&(nparams as u32).to_le_bytes());
+    out.extend_from_slice(lens);
+    Ok(())
+}
