@@ -210,6 +210,13 @@ impl Reader {
                 Ok(0) => break,
                 Ok(got) => self.end += got,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if self.compressed => {
+                    let kind = ErrorKind::Io(std::io::Error::new(
+                        e.kind(),
+                        format!("damaged gzip stream: {e}"),
+                    ));
+                    return Err(self.err_here(None, kind));
+                }
                 Err(e) => return Err(self.err_here(None, ErrorKind::Io(e))),
             }
         }
@@ -308,8 +315,16 @@ impl Reader {
     /// Reads a section header and the metadata blocks after it, up to the first event block,
     /// which is left buffered as `pending`.
     fn read_section(&mut self, first: bool) -> Result<()> {
-        if first && self.next_block_header()?.is_none() {
-            return Err(self.err_here(None, ErrorKind::NotScap("the file is empty".into())));
+        if first {
+            let got = self.buffer(BLOCK_HEADER_LEN)?;
+            if got < BLOCK_HEADER_LEN {
+                let why = if got == 0 {
+                    "the file is empty".to_owned()
+                } else {
+                    format!("the file is {got} bytes long, too short for a section header")
+                };
+                return Err(self.err_here(None, ErrorKind::NotScap(why)));
+            }
         }
         let (block, len) = self.peek_header();
         if block != BlockType::SectionHeader {
