@@ -35,6 +35,9 @@ pub struct EventRecord<'a> {
     /// Which section of the capture the event belongs to, counting from 1 (captures can be
     /// concatenated; [`Reader::tables`] describes the current section).
     pub section: u64,
+    /// The tables of a new section, on the first event of every section after the first: a
+    /// consumer that keeps state reloads it from them before applying the event.
+    pub new_tables: Option<&'a Tables>,
 }
 
 /// `SCAP_DF_STATE_ONLY`: the event was kept for state only and is not shown.
@@ -88,6 +91,9 @@ pub struct Reader {
     pending: bool,
     /// Scratch for converting version-1 events.
     convert: Vec<u8>,
+    /// The last section whose tables were handed out (the first section's are read with
+    /// [`Reader::tables`] before any event).
+    announced_section: u64,
 }
 
 impl Reader {
@@ -122,6 +128,7 @@ impl Reader {
             stats: ReadStats::default(),
             pending: false,
             convert: Vec::new(),
+            announced_section: 1,
         };
         reader.read_section(true)?;
         Ok(reader)
@@ -239,6 +246,13 @@ impl Reader {
                 },
             ));
         }
+        self.check_block_len()?;
+        Ok(Some(()))
+    }
+
+    /// Checks the total length of the block whose header is buffered at `start`, before
+    /// anything is allocated or read for it.
+    fn check_block_len(&self) -> Result<()> {
         let (block, len) = self.peek_header();
         let min = BLOCK_HEADER_LEN + BLOCK_TRAILER_LEN;
         if len < min || len % 4 != 0 && !matches!(block, BlockType::Unknown(_)) {
@@ -262,7 +276,7 @@ impl Reader {
                 )),
             ));
         }
-        Ok(Some(()))
+        Ok(())
     }
 
     /// Type and total length of the block whose header is buffered at `start`.
@@ -338,6 +352,8 @@ impl Reader {
                 )),
             ));
         }
+        // The first header of the stream was buffered above, not by `next_block_header`.
+        self.check_block_len()?;
         self.fill(len, block)?;
         let body = block_body(&self.buf[self.start..self.start + len])
             .map_err(|kind| self.err_here(Some(block), kind))?;
@@ -428,6 +444,8 @@ impl Reader {
         len: usize,
         with_flags: bool,
     ) -> Result<EventRecord<'_>> {
+        let new_section = self.stats.sections > self.announced_section;
+        self.announced_section = self.stats.sections;
         let offset = self.offset;
         let start = self.start;
         let compressed = self.compressed;
@@ -458,7 +476,8 @@ impl Reader {
                 &self.buf[start + BLOCK_HEADER_LEN + if with_flags { 6 } else { 2 }..][..evlen];
             RawEvent::new(ev).map_err(|e| err(ErrorKind::Event(e)))?
         };
-        Ok(EventRecord { offset, cpu, flags, event, section: self.stats.sections })
+        let new_tables = new_section.then_some(&self.tables);
+        Ok(EventRecord { offset, cpu, flags, event, section: self.stats.sections, new_tables })
     }
 }
 
