@@ -31,6 +31,9 @@ pub mod names;
 pub mod raw;
 pub mod render;
 pub mod table;
+pub mod value;
 
+/// The libs constants (`PPM_*` flags, event codes ...) as `falco_event_schema` binds them.
+pub use falco_event_schema::ffi;
 pub use raw::{DecodeError, EventBuilder, HEADER_LEN, HEADER_LEN_V1, Params, RawEvent, TypedEvent};
 pub use table::{Direction, EventInfo, ParamInfo, ParamType, event_info};

@@ -179,6 +179,22 @@ impl<'a> RawEvent<'a> {
         Some(&self.buf[start..start + self.param_len(i)])
     }
 
+    /// The index of the parameter called `name` in the event table, if this event has it.
+    ///
+    /// Parameter names are stable across the versions of an event (libs only appends
+    /// parameters or makes a new event type), so looking parameters up by name works for events
+    /// of old captures too.
+    pub fn param_index(&self, name: &str) -> Option<usize> {
+        let info = self.info()?;
+        let n = self.nparams().min(info.params.len());
+        info.params[..n].iter().position(|p| p.name == name)
+    }
+
+    /// The raw bytes of the parameter called `name`, if this event has it.
+    pub fn param_by_name(&self, name: &str) -> Option<&'a [u8]> {
+        self.param(self.param_index(name)?)
+    }
+
     /// All parameters in order, as raw bytes.
     pub fn params(&self) -> Params<'a> {
         let n = self.nparams();

@@ -25,6 +25,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use crate::names::{errno_name, signal_name};
 use crate::raw::RawEvent;
 use crate::table::{FlagName, ParamExtra, ParamInfo, ParamType, PrintFormat, syscall_name};
+use crate::value::{array, cstr, int as le_int, uint as le_uint};
 
 /// `PPM_AT_FDCWD`: the dirfd value meaning "the current working directory".
 pub const AT_FDCWD: i64 = -100;
@@ -455,36 +456,6 @@ fn is_print(b: u8) -> bool {
 /// Appends `bytes` without the bytes that are not printable ASCII, as libs sanitises names.
 fn push_sanitized(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend(bytes.iter().copied().filter(|&b| is_print(b)));
-}
-
-/// The bytes of a C string parameter, up to its NUL.
-fn cstr(bytes: &[u8]) -> &[u8] {
-    match bytes.iter().position(|&b| b == 0) {
-        Some(end) => &bytes[..end],
-        None => bytes,
-    }
-}
-
-fn array<const N: usize>(bytes: &[u8]) -> [u8; N] {
-    let mut a = [0; N];
-    let n = bytes.len().min(N);
-    a[..n].copy_from_slice(&bytes[..n]);
-    a
-}
-
-/// A little-endian unsigned integer of up to 8 bytes (shorter values are zero-extended).
-fn le_uint(bytes: &[u8]) -> u64 {
-    u64::from_le_bytes(array::<8>(bytes))
-}
-
-/// A little-endian signed integer, sign-extended from its width.
-fn le_int(bytes: &[u8]) -> i64 {
-    match bytes.len() {
-        1 => i64::from(bytes[0] as i8),
-        2 => i64::from(i16::from_le_bytes([bytes[0], bytes[1]])),
-        3 | 4 => i64::from(i32::from_le_bytes(array::<4>(bytes))),
-        _ => le_uint(bytes) as i64,
-    }
 }
 
 fn write_octal(out: &mut Vec<u8>, v: u64) {

@@ -20,9 +20,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use lanner_event::render::{self, BufferFormat, NoState, RenderOptions, Resolver};
+use lanner_event::render::{self, BufferFormat, RenderOptions, Resolver};
 use lanner_event::{Direction, RawEvent};
 use lanner_scap::{Compression, FLAG_STATE_ONLY, Reader, Writer};
+use lanner_state::State;
 
 use crate::localtime;
 
@@ -156,9 +157,7 @@ fn write_capture(
     let compression = if args.compress { Compression::Gzip } else { Compression::None };
     let mut writer = Writer::create(out, reader.tables(), compression)
         .with_context(|| format!("cannot write capture `{}`", out.display()))?;
-    let mut section = 1;
     let mut written = 0u64;
-    let mut pending = Vec::new();
     let read_error = loop {
         if args.numevents.is_some_and(|n| written >= n) {
             break None;
@@ -168,25 +167,13 @@ fn write_capture(
             Ok(None) => break None,
             Err(e) => break Some(e),
         };
-        let write = |writer: &mut Writer<_>, ev: &RawEvent<'_>| {
-            writer
-                .write_event(record.cpu, record.flags, ev)
-                .with_context(|| format!("cannot write capture `{}`", out.display()))
-        };
-        if record.section == section {
-            write(&mut writer, &record.event)?;
-        } else {
+        if let Some(tables) = record.new_tables {
             // A new section of a concatenated capture: its tables come first.
-            pending.clear();
-            pending.extend_from_slice(record.event.as_bytes());
-            section = record.section;
-            let (cpu, flags) = (record.cpu, record.flags);
-            writer.start_section(reader.tables()).context("cannot write capture")?;
-            let ev = RawEvent::new(&pending).context("cannot copy event")?;
-            writer
-                .write_event(cpu, flags, &ev)
-                .with_context(|| format!("cannot write capture `{}`", out.display()))?;
+            writer.start_section(tables).context("cannot write capture")?;
         }
+        writer
+            .write_event(record.cpu, record.flags, &record.event)
+            .with_context(|| format!("cannot write capture `{}`", out.display()))?;
         written += 1;
     };
     writer.finish().with_context(|| format!("cannot write capture `{}`", out.display()))?;
@@ -202,7 +189,7 @@ fn write_capture(
 fn print_events(args: &InspectArgs, reader: &mut Reader) -> anyhow::Result<ExitCode> {
     let opts = args.render_options();
     let offset = localtime::utc_offset_now();
-    let resolver = NoState;
+    let mut state = State::from_tables(reader.tables());
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut line = Vec::with_capacity(4096);
@@ -221,22 +208,16 @@ fn print_events(args: &InspectArgs, reader: &mut Reader) -> anyhow::Result<ExitC
             Err(e) => break Some(e),
         };
         num += 1;
-        let Some(shown) = visibility.classify(&record.event, record.flags) else { continue };
-        returned += 1;
+        if let Some(tables) = record.new_tables {
+            state.load_tables(tables);
+        }
+        let shown = show(&mut visibility, &mut state, &record.event, record.flags, &mut returned);
+        let Some(shown) = shown else { continue };
         if !shown {
             continue;
         }
         line.clear();
-        write_line(
-            &mut line,
-            num,
-            record.cpu,
-            &record.event,
-            &resolver,
-            &opts,
-            offset,
-            &mut scratch,
-        );
+        write_line(&mut line, num, record.cpu, &record.event, &state, &opts, offset, &mut scratch);
         if let Err(e) = out.write_all(&line) {
             return broken_pipe_or(e);
         }
@@ -251,6 +232,21 @@ fn print_events(args: &InspectArgs, reader: &mut Reader) -> anyhow::Result<ExitC
                 .context(format!("cannot read capture `{}`", args.read.display())))
         }
     }
+}
+
+/// Applies an event to the state and says whether to print it (`None`: consumed as initial
+/// state, not counted by `-n`).
+fn show(
+    visibility: &mut Visibility,
+    state: &mut State,
+    event: &RawEvent<'_>,
+    flags: u32,
+    returned: &mut u64,
+) -> Option<bool> {
+    state.process(event);
+    let shown = visibility.classify(event, flags)?;
+    *returned += 1;
+    Some(shown)
 }
 
 /// A closed stdout (`lanner inspect ... | head`) ends the command quietly, as for any filter.

@@ -52,3 +52,35 @@ fn read_write_read_is_identity() {
         }
     }
 }
+
+/// Two captures one after the other are two sections: the reader hands the second section's
+/// tables with its first event, and a writer copies both sections.
+#[test]
+fn concatenated_captures_are_sections() {
+    let paths = captures();
+    let a = std::fs::read(paths.iter().find(|p| p.ends_with("sample.scap")).unwrap()).unwrap();
+    let (tables_b, events_b) = read_all(
+        &mut Reader::open(paths.iter().find(|p| p.ends_with("cat_write.scap")).unwrap()).unwrap(),
+    );
+    let mut w = Writer::new(Vec::new(), &tables_b, Compression::None).unwrap();
+    for (cpu, flags, bytes) in &events_b {
+        w.write_event(*cpu, *flags, &lanner_event::RawEvent::new(bytes).unwrap()).unwrap();
+    }
+    let b = w.finish().unwrap();
+    let joined = [a.as_slice(), b.as_slice()].concat();
+
+    let mut reader = Reader::new(std::io::Cursor::new(joined)).unwrap();
+    let first_threads = reader.tables().threads.len();
+    let (mut n, mut announced) = (0, Vec::new());
+    while let Some(rec) = reader.next().unwrap() {
+        n += 1;
+        if let Some(t) = rec.new_tables {
+            announced.push((n, rec.section, t.threads.len()));
+        }
+    }
+    assert_eq!(reader.stats().sections, 2);
+    assert_eq!(announced, [(573, 2, tables_b.threads.len())]);
+    assert_eq!(n, 572 + events_b.len());
+    assert_ne!(first_threads, tables_b.threads.len());
+    assert_eq!(reader.tables().threads, tables_b.threads);
+}

@@ -1,0 +1,427 @@
+//! The state of the watched system, kept current by events: threads and processes, their file
+//! descriptors, users and groups, containers.
+//!
+//! Rules ask about more than an event holds: `proc.name` is the command of the thread that made
+//! the syscall, `fd.name` the path behind the fd a `read` uses, `proc.pname` the command of its
+//! parent. [`State`] answers those questions. It is seeded from a capture's tables (or, live,
+//! from `/proc`), then [`State::process`] applies each event in order, the way libsinsp's parser
+//! does: `clone` creates threads, `execve` changes their command, `open` and `socket` add fds,
+//! `close` removes them, `connect` names sockets, `chdir` moves the working directory, and so on.
+//!
+//! The crate is a pure state machine: no I/O, no clocks (time is the events' time), no logging.
+//! One writer applies events; readers borrow the state between events. Shards owning disjoint
+//! sets of thread groups can each hold a `State` (a thread and its fds always belong to one
+//! thread group), which is how processing will scale past one core.
+//!
+//! What it does not own: decoding events (`lanner-event`), reading captures (`lanner-scap`),
+//! extracting fields (`lanner-fields`).
+//!
+//! ```
+//! use lanner_state::State;
+//!
+//! let reader = lanner_scap::Reader::open("../../testdata/scap/cat_write.scap")?;
+//! let state = State::from_tables(reader.tables());
+//! assert_eq!(state.thread(11310).map(|t| t.comm.as_slice()), Some(&b"bash"[..]));
+//! # Ok::<(), lanner_scap::Error>(())
+//! ```
+
+pub mod container;
+pub mod fd;
+mod parse;
+pub mod thread;
+
+use std::collections::HashMap;
+
+use lanner_event::render::{FdView, Resolver};
+use lanner_event::{Direction, RawEvent};
+use lanner_scap::Tables;
+use lanner_scap::tables::{FdInfo, NamedFdKind};
+
+pub use fd::{Fd, FdKind, FdTable, L4Proto, Role, SockAddrs};
+pub use thread::{Thread, ThreadTable};
+
+use parse::Exit;
+
+/// How the state bounds itself.
+#[derive(Clone, Copy, Debug)]
+pub struct StateConfig {
+    /// Most threads kept; beyond, the least recently active ones are purged first.
+    pub max_threads: usize,
+    /// Threads first seen in an event (so mostly unknown) and threads that exited are purged
+    /// when no event came from them for this long (event time, ns).
+    pub inactive_timeout_ns: u64,
+    /// How often (event time, ns) to look for inactive threads.
+    pub purge_interval_ns: u64,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        StateConfig {
+            max_threads: 1 << 18,
+            inactive_timeout_ns: 10 * 60 * 1_000_000_000,
+            purge_interval_ns: 60 * 1_000_000_000,
+        }
+    }
+}
+
+/// Counters of what the state did, summed as it goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StateStats {
+    /// Events applied.
+    pub events: u64,
+    /// Threads created by clone events.
+    pub threads_created: u64,
+    /// Threads created for events of threads the state did not know.
+    pub threads_synthesized: u64,
+    /// Threads removed after they exited.
+    pub threads_removed: u64,
+    /// Threads purged for inactivity or to stay within `max_threads`.
+    pub threads_purged: u64,
+}
+
+/// Threads, fds, users and groups, kept current by events.
+#[derive(Debug)]
+pub struct State {
+    threads: ThreadTable,
+    users: HashMap<u32, Vec<u8>>,
+    groups: HashMap<u32, Vec<u8>>,
+    hostname: Vec<u8>,
+    stats: StateStats,
+    config: StateConfig,
+    /// Last enter event of each thread, for captures that record both halves of syscalls.
+    last_enter: HashMap<i64, Vec<u8>>,
+    /// Last event time per thread.
+    last_seen: HashMap<i64, u64>,
+    last_purge_ts: u64,
+    /// An fd closed by the previous event, removed when the next one arrives.
+    pending_fd_removal: Option<(i64, i64)>,
+    /// A thread that exited in the previous event, removed when the next one arrives.
+    pending_thread_removal: Option<i64>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State::with_config(StateConfig::default())
+    }
+}
+
+impl State {
+    /// An empty state.
+    pub fn new() -> State {
+        State::default()
+    }
+
+    /// An empty state with these bounds.
+    pub fn with_config(config: StateConfig) -> State {
+        State {
+            threads: ThreadTable::default(),
+            users: HashMap::new(),
+            groups: HashMap::new(),
+            hostname: Vec::new(),
+            stats: StateStats::default(),
+            config,
+            last_enter: HashMap::new(),
+            last_seen: HashMap::new(),
+            last_purge_ts: 0,
+            pending_fd_removal: None,
+            pending_thread_removal: None,
+        }
+    }
+
+    /// A state seeded from a capture's tables: its threads with their fds, users and groups.
+    pub fn from_tables(tables: &Tables) -> State {
+        let mut state = State::new();
+        state.load_tables(tables);
+        state
+    }
+
+    /// Replaces the state with a capture's tables (a new section of a capture starts over).
+    pub fn load_tables(&mut self, tables: &Tables) {
+        self.threads = ThreadTable::default();
+        self.last_enter.clear();
+        self.last_seen.clear();
+        self.pending_fd_removal = None;
+        self.pending_thread_removal = None;
+        for entry in &tables.threads {
+            self.threads.insert(Thread::from_entry(entry));
+        }
+        for list in &tables.fd_lists {
+            let tid = list.tid as i64;
+            let Some(thread) = self.threads.get_mut(tid) else { continue };
+            for entry in &list.fds {
+                if let Some(fd) = fd_from_table(&entry.info, entry.ino) {
+                    thread.fds.insert(entry.fd, fd);
+                }
+            }
+        }
+        self.users = tables.users.iter().map(|u| (u.uid, u.name.clone())).collect();
+        self.groups = tables.groups.iter().map(|g| (g.gid, g.name.clone())).collect();
+        self.hostname = tables.machine.as_ref().map(|m| m.hostname.clone()).unwrap_or_default();
+    }
+
+    /// Applies one event. Call it for every event, in order, before reading the state for it:
+    /// fields and renderings of an event see the state *after* it (an `open` exit already has
+    /// its new fd).
+    pub fn process(&mut self, ev: &RawEvent<'_>) {
+        self.stats.events += 1;
+        if let Some((tid, fd)) = self.pending_fd_removal.take()
+            && let Some(table) = self.threads.fds_mut(tid)
+        {
+            table.remove(fd);
+        }
+        if let Some(tid) = self.pending_thread_removal.take() {
+            self.remove_thread(tid);
+        }
+        let tid = ev.tid();
+        let ts = ev.ts();
+        if !State::creates_no_thread(ev) {
+            if self.threads.get(tid).is_none() {
+                self.threads.insert(Thread::synthetic(tid));
+                self.stats.threads_synthesized += 1;
+            }
+            self.last_seen.insert(tid, ts);
+        }
+        match ev.direction() {
+            Direction::Enter => {
+                if ev.info().is_some_and(|i| i.category.is_internal() || i.params.is_empty())
+                    || tid < 0
+                {
+                    // nothing an exit could need
+                } else {
+                    let slot = self.last_enter.entry(tid).or_default();
+                    slot.clear();
+                    slot.extend_from_slice(ev.as_bytes());
+                }
+                self.parse_unpaired(ev);
+            }
+            Direction::Exit => {
+                let stored = self.last_enter.remove(&tid);
+                let enter = stored
+                    .as_deref()
+                    .and_then(|b| RawEvent::new(b).ok())
+                    .filter(|e| e.event_type() + 1 == ev.event_type());
+                self.parse_exit(&Exit { ev, enter });
+                if let Some(buf) = stored {
+                    // keep the allocation for the thread's next enter event
+                    self.last_enter.insert(tid, buf);
+                }
+            }
+        }
+        if ts >= self.last_purge_ts.saturating_add(self.config.purge_interval_ns) {
+            self.purge(ts);
+        }
+        if self.threads.len() > self.config.max_threads {
+            self.purge_oldest();
+        }
+    }
+
+    fn remove_thread(&mut self, tid: i64) {
+        let Some(t) = self.threads.get(tid) else { return };
+        // A main thread whose threads live on keeps the process's fds and cwd.
+        let others =
+            t.is_main_thread() && self.threads.iter().any(|o| o.pid == t.pid && o.tid != t.tid);
+        if !others {
+            self.threads.remove(tid);
+            self.last_enter.remove(&tid);
+            self.last_seen.remove(&tid);
+            self.stats.threads_removed += 1;
+        }
+    }
+
+    /// Removes synthetic and exited threads that have been quiet for the inactive timeout.
+    fn purge(&mut self, now: u64) {
+        self.last_purge_ts = now;
+        let timeout = self.config.inactive_timeout_ns;
+        let stale: Vec<i64> = self
+            .threads
+            .iter()
+            .filter(|t| t.synthetic || t.flags & lanner_event::ffi::PPM_CL_CLOSED != 0)
+            .filter(|t| {
+                let seen = self.last_seen.get(&t.tid).copied().unwrap_or(0);
+                now.saturating_sub(seen) > timeout
+            })
+            .map(|t| t.tid)
+            .collect();
+        for tid in stale {
+            self.threads.remove(tid);
+            self.last_enter.remove(&tid);
+            self.last_seen.remove(&tid);
+            self.stats.threads_purged += 1;
+        }
+    }
+
+    /// Keeps the table within `max_threads`: drops the least recently active tenth.
+    fn purge_oldest(&mut self) {
+        let mut by_age: Vec<(u64, i64)> = self
+            .threads
+            .iter()
+            .map(|t| (self.last_seen.get(&t.tid).copied().unwrap_or(0), t.tid))
+            .collect();
+        by_age.sort_unstable();
+        let excess = self.threads.len() - self.config.max_threads + self.config.max_threads / 10;
+        for &(_, tid) in by_age.iter().take(excess) {
+            self.threads.remove(tid);
+            self.last_enter.remove(&tid);
+            self.last_seen.remove(&tid);
+            self.stats.threads_purged += 1;
+        }
+    }
+
+    /// The thread with this tid.
+    pub fn thread(&self, tid: i64) -> Option<&Thread> {
+        self.threads.get(tid)
+    }
+
+    /// All threads.
+    pub fn threads(&self) -> &ThreadTable {
+        &self.threads
+    }
+
+    /// The main thread of a thread's process (the thread itself if its process is unknown).
+    pub fn main_thread(&self, tid: i64) -> Option<&Thread> {
+        let t = self.threads.get(tid)?;
+        self.threads.get(t.pid).or(Some(t))
+    }
+
+    /// An fd of a thread.
+    pub fn fd(&self, tid: i64, fd: i64) -> Option<&Fd> {
+        self.threads.fds(tid)?.get(fd)
+    }
+
+    /// A thread's working directory, ending with `/`.
+    pub fn cwd(&self, tid: i64) -> Option<&[u8]> {
+        let owner = self.threads.fd_owner(tid)?;
+        self.threads.get(owner).map(|t| t.cwd.as_slice())
+    }
+
+    /// The name of a user.
+    pub fn user_name(&self, uid: u32) -> Option<&[u8]> {
+        self.users.get(&uid).map(Vec::as_slice)
+    }
+
+    /// The name of a group.
+    pub fn group_name(&self, gid: u32) -> Option<&[u8]> {
+        self.groups.get(&gid).map(Vec::as_slice)
+    }
+
+    /// The host name the capture was taken on.
+    pub fn hostname(&self) -> &[u8] {
+        &self.hostname
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> StateStats {
+        self.stats
+    }
+}
+
+/// An fd of a capture's fd list as state.
+fn fd_from_table(info: &FdInfo, ino: u64) -> Option<Fd> {
+    let mut fd = match info {
+        FdInfo::Named { kind, name } => {
+            let kind = match kind {
+                NamedFdKind::File => FdKind::File,
+                NamedFdKind::Directory => FdKind::Directory,
+                NamedFdKind::Fifo => FdKind::Fifo,
+                NamedFdKind::Event => FdKind::Event,
+                NamedFdKind::Unsupported => FdKind::Unsupported,
+                NamedFdKind::Signalfd => FdKind::Signalfd,
+                NamedFdKind::Eventpoll => FdKind::Eventpoll,
+                NamedFdKind::Inotify => FdKind::Inotify,
+                NamedFdKind::Timerfd => FdKind::Timerfd,
+                NamedFdKind::Netlink => FdKind::Netlink,
+                NamedFdKind::Bpf => FdKind::Bpf,
+                NamedFdKind::Userfaultfd => FdKind::Userfaultfd,
+                NamedFdKind::IoUring => FdKind::IoUring,
+                NamedFdKind::Memfd => FdKind::Memfd,
+                NamedFdKind::Pidfd => FdKind::Pidfd,
+            };
+            Fd::named(kind, name.clone())
+        }
+        FdInfo::File { open_flags, name, dev } => {
+            let mut fd = Fd::named(FdKind::File, name.clone());
+            fd.open_flags = *open_flags;
+            fd.dev = dev.unwrap_or(0);
+            fd
+        }
+        FdInfo::Ipv4Socket { sip, dip, sport, dport, l4proto } => {
+            let addrs = SockAddrs::V4 {
+                sip: (*sip).into(),
+                sport: *sport,
+                dip: (*dip).into(),
+                dport: *dport,
+            };
+            let mut fd = Fd::named(FdKind::Ipv4Socket, fd::sock_name(&addrs));
+            fd.addrs = Some(addrs);
+            fd.l4proto = L4Proto::from_code(*l4proto);
+            // libsinsp gives sockets of the initial table a role from the interface list; a
+            // socket of /proc is either end, and knowing the protocol matters more here.
+            fd.role = Role::Client;
+            fd
+        }
+        FdInfo::Ipv6Socket { sip, dip, sport, dport, l4proto } => {
+            let addrs = SockAddrs::V6 {
+                sip: (*sip).into(),
+                sport: *sport,
+                dip: (*dip).into(),
+                dport: *dport,
+            };
+            let mut fd = Fd::named(FdKind::Ipv6Socket, fd::sock_name(&addrs));
+            fd.addrs = Some(addrs);
+            fd.l4proto = L4Proto::from_code(*l4proto);
+            fd
+        }
+        FdInfo::Ipv4Server { ip, port, l4proto } => {
+            let addrs = SockAddrs::V4Server { ip: (*ip).into(), port: *port };
+            let mut fd = Fd::named(FdKind::Ipv4Server, fd::sock_name(&addrs));
+            fd.addrs = Some(addrs);
+            fd.l4proto = L4Proto::from_code(*l4proto);
+            fd.role = Role::Server;
+            fd
+        }
+        FdInfo::Ipv6Server { ip, port, l4proto } => {
+            let addrs = SockAddrs::V6Server { ip: (*ip).into(), port: *port };
+            let mut fd = Fd::named(FdKind::Ipv6Server, fd::sock_name(&addrs));
+            fd.addrs = Some(addrs);
+            fd.l4proto = L4Proto::from_code(*l4proto);
+            fd.role = Role::Server;
+            fd
+        }
+        FdInfo::Unix { source, dest, name } => {
+            let mut fd = Fd::named(FdKind::Unix, name.clone());
+            fd.addrs = Some(SockAddrs::Unix { source: *source, dest: *dest });
+            fd
+        }
+        FdInfo::Unknown { .. } => return None,
+    };
+    fd.ino = ino;
+    Some(fd)
+}
+
+/// The state answers the renderer's questions.
+impl Resolver for State {
+    fn cwd(&self, tid: i64) -> Option<&[u8]> {
+        State::cwd(self, tid)
+    }
+
+    fn comm(&self, tid: i64) -> Option<&[u8]> {
+        self.threads.get(tid).map(|t| t.comm.as_slice())
+    }
+
+    fn fd(&self, tid: i64, fd: i64) -> Option<FdView<'_>> {
+        let f = State::fd(self, tid, fd)?;
+        Some(FdView {
+            type_char: f.kind.type_char(),
+            l4_char: if f.kind.is_ip() { f.effective_l4proto().char() } else { None },
+            name: &f.name,
+        })
+    }
+
+    fn user_name(&self, _tid: i64, uid: u32) -> Option<&[u8]> {
+        State::user_name(self, uid)
+    }
+
+    fn group_name(&self, _tid: i64, gid: u32) -> Option<&[u8]> {
+        State::group_name(self, gid)
+    }
+}

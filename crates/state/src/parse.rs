@@ -1,0 +1,792 @@
+//! How each event changes the state: libsinsp's `sinsp_parser`, for the events rules and
+//! fields depend on.
+//!
+//! Events come from captures recorded by every libs version since 2016, so the parsers look
+//! parameters up by name (names are stable across event versions) and, for captures that still
+//! hold enter events, fall back to the parameters of the thread's last enter event (an old
+//! `close` exit carries only `res`; its `fd` is in the enter event).
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use lanner_event::RawEvent;
+use lanner_event::ffi;
+use lanner_event::value::{array, cstr, int, uint};
+
+use crate::State;
+use crate::fd::{Fd, FdKind, L4Proto, Role, SockAddrs, sock_name};
+use crate::thread::Thread;
+
+/// An exit event with the thread's matching enter event, if the capture recorded one.
+pub(crate) struct Exit<'a, 'b> {
+    pub(crate) ev: &'b RawEvent<'a>,
+    pub(crate) enter: Option<RawEvent<'b>>,
+}
+
+impl<'a, 'b> Exit<'a, 'b> {
+    /// A parameter of the exit event, else of its enter event.
+    fn param(&self, name: &str) -> Option<&'b [u8]>
+    where
+        'a: 'b,
+    {
+        self.ev.param_by_name(name).or_else(|| self.enter.as_ref()?.param_by_name(name))
+    }
+
+    fn int(&self, name: &str) -> Option<i64>
+    where
+        'a: 'b,
+    {
+        self.param(name).map(int)
+    }
+
+    fn uint(&self, name: &str) -> Option<u64>
+    where
+        'a: 'b,
+    {
+        self.param(name).map(uint)
+    }
+
+    /// The syscall's result (`res`, or `fd` for the calls that return one under that name).
+    fn res(&self) -> i64
+    where
+        'a: 'b,
+    {
+        self.ev.param_by_name("res").map(int).unwrap_or(-1)
+    }
+}
+
+/// Event type codes the parser matches by number.
+mod code {
+    use lanner_event::ffi;
+
+    pub(crate) const PROCEXIT: u16 = ffi::ppm_event_code_PPME_PROCEXIT_E as u16;
+    pub(crate) const PROCEXIT_1: u16 = ffi::ppm_event_code_PPME_PROCEXIT_1_E as u16;
+    pub(crate) const SCHEDSWITCH_1: u16 = ffi::ppm_event_code_PPME_SCHEDSWITCH_1_E as u16;
+    pub(crate) const SCHEDSWITCH_6: u16 = ffi::ppm_event_code_PPME_SCHEDSWITCH_6_E as u16;
+}
+
+impl State {
+    /// Parses one exit event (or a state-changing event without direction semantics).
+    pub(crate) fn parse_exit(&mut self, x: &Exit<'_, '_>) {
+        let name = x.ev.name();
+        match name {
+            "clone" | "fork" | "vfork" | "clone3" => self.parse_clone(x),
+            "execve" | "execveat" => self.parse_execve(x),
+            "open" | "openat" | "openat2" | "creat" | "open_by_handle_at" => self.parse_open(x),
+            "socket" => self.parse_socket(x),
+            "connect" => self.parse_connect(x),
+            "accept" | "accept4" => self.parse_accept(x),
+            "bind" => self.parse_bind(x),
+            "close" => self.parse_close(x),
+            "dup" | "dup2" | "dup3" => self.parse_dup(x),
+            "fcntl" => self.parse_fcntl(x),
+            "pipe" | "pipe2" => self.parse_pipe(x),
+            "socketpair" => self.parse_socketpair(x),
+            "eventfd" | "eventfd2" => self.new_fd_from_res(x, FdKind::Event, b""),
+            "signalfd" | "signalfd4" => self.new_fd_from_res(x, FdKind::Signalfd, b""),
+            "timerfd_create" => self.new_fd_from_res(x, FdKind::Timerfd, b""),
+            "inotify_init" | "inotify_init1" => self.new_fd_from_res(x, FdKind::Inotify, b""),
+            "epoll_create" | "epoll_create1" => self.new_fd_from_res(x, FdKind::Eventpoll, b""),
+            "userfaultfd" => self.new_fd_from_res(x, FdKind::Userfaultfd, b""),
+            "io_uring_setup" => self.new_fd_from_res(x, FdKind::IoUring, b""),
+            "pidfd_open" | "pidfd_getfd" => self.new_fd_from_res(x, FdKind::Pidfd, b""),
+            "memfd_create" => {
+                let mut fdname = b"memfd:".to_vec();
+                fdname.extend_from_slice(x.param("name").map(cstr).unwrap_or_default());
+                self.new_fd_from_res(x, FdKind::Memfd, &fdname);
+            }
+            "bpf" => {
+                if let Some(fd) = x.int("res_or_fd").or_else(|| x.int("fd")).filter(|&fd| fd >= 0) {
+                    self.add_fd(x.ev.tid(), fd, Fd::named(FdKind::Bpf, b"".to_vec()));
+                }
+            }
+            "chdir" => self.parse_chdir(x),
+            "fchdir" => self.parse_fchdir(x),
+            "chroot" => self.parse_chroot(x),
+            "setuid" | "setresuid" | "setreuid" => self.parse_setuid(x),
+            "setgid" | "setresgid" | "setregid" => self.parse_setgid(x),
+            "setsid" => {
+                let res = x.res();
+                if res >= 0
+                    && let Some(t) = self.threads.get_mut(x.ev.tid())
+                {
+                    t.sid = res;
+                }
+            }
+            "setpgid" => {
+                if x.res() == 0
+                    && x.int("pid").unwrap_or(0) == 0
+                    && let Some(pgid) = x.int("pgid")
+                    && let Some(t) = self.threads.get_mut(x.ev.tid())
+                {
+                    t.vpgid = if pgid == 0 { t.vpid } else { pgid };
+                }
+            }
+            "capset" => {
+                if x.res() == 0
+                    && let Some(t) = self.threads.get_mut(x.ev.tid())
+                {
+                    if let Some(v) = x.uint("cap_inheritable") {
+                        t.cap_inheritable = v;
+                    }
+                    if let Some(v) = x.uint("cap_permitted") {
+                        t.cap_permitted = v;
+                    }
+                    if let Some(v) = x.uint("cap_effective") {
+                        t.cap_effective = v;
+                    }
+                }
+            }
+            "prctl" => self.parse_prctl(x),
+            "sendto" | "sendmsg" | "recvfrom" | "recvmsg" => self.parse_datagram(x),
+            _ => {}
+        }
+    }
+
+    /// Parses an event with no exit half (procexit, switch, ...) that changes state.
+    pub(crate) fn parse_unpaired(&mut self, ev: &RawEvent<'_>) {
+        let ty = ev.event_type();
+        if ty == code::PROCEXIT || ty == code::PROCEXIT_1 {
+            self.mark_exited(ev.tid());
+        }
+    }
+
+    /// Whether an event type never creates a thread for an unknown tid (libsinsp skips thread
+    /// creation for scheduler switches and `EF_SKIPPARSERESET` events).
+    pub(crate) fn creates_no_thread(ev: &RawEvent<'_>) -> bool {
+        let ty = ev.event_type();
+        ty == code::SCHEDSWITCH_1
+            || ty == code::SCHEDSWITCH_6
+            || ev.info().is_none_or(|i| {
+                i.flags.contains(lanner_event::table::EventFlags::SKIP_PARSE_RESET)
+                    || i.flags.contains(lanner_event::table::EventFlags::UNUSED)
+            })
+            || ev.tid() < 0
+    }
+
+    // -- processes ---------------------------------------------------------------------------
+
+    fn parse_clone(&mut self, x: &Exit<'_, '_>) {
+        let res = x.res();
+        let ts = x.ev.ts();
+        let flags = x.uint("flags").unwrap_or(0) as u32;
+        let is_thread = flags & ffi::PPM_CL_CLONE_THREAD != 0;
+        let (child_tid, parent_tid) = match res {
+            r if r > 0 => (r, x.ev.tid()),
+            0 => (x.ev.tid(), x.int("ptid").unwrap_or(-1)),
+            _ => return,
+        };
+        if self.threads.get(child_tid).is_some_and(|t| !t.synthetic && t.clone_ts != 0) {
+            // Both halves of a clone create the child; the first one wins.
+            return;
+        }
+        let parent = self.threads.get(if res > 0 { x.ev.tid() } else { parent_tid }).cloned();
+        let mut child = parent.clone().unwrap_or_else(|| Thread::synthetic(child_tid));
+        child.synthetic = false;
+        child.fds = Default::default();
+        child.tid = child_tid;
+        child.clone_ts = ts;
+        if res > 0 {
+            // The parent's view: the child's pid is ours for a thread, its tid for a process.
+            child.pid = if is_thread { x.int("pid").unwrap_or(child_tid) } else { child_tid };
+            child.ptid = if is_thread { x.int("ptid").unwrap_or(-1) } else { x.ev.tid() };
+        } else {
+            child.pid = x.int("pid").unwrap_or(child_tid);
+            child.ptid = parent_tid;
+        }
+        if let Some(exe) = x.param("exe") {
+            child.exe = cstr(exe).to_vec();
+        }
+        if let Some(args) = x.param("args") {
+            child.args = args.to_vec();
+        }
+        if let Some(comm) = x.param("comm") {
+            child.comm = cstr(comm).to_vec();
+        }
+        if let Some(cwd) = x.param("cwd") {
+            child.cwd = dir_with_slash(cstr(cwd));
+        }
+        if let Some(cgroups) = x.param("cgroups") {
+            child.cgroups = cgroups.to_vec();
+            child.container_id = crate::container::container_id(cgroups);
+        }
+        if let Some(v) = x.int("fdlimit") {
+            child.fdlimit = v;
+        }
+        if let Some(v) = x.uint("uid") {
+            child.uid = v as u32;
+        }
+        if let Some(v) = x.uint("gid") {
+            child.gid = v as u32;
+        }
+        if let Some(v) = x.int("vtid") {
+            child.vtid = v;
+        }
+        if let Some(v) = x.int("vpid") {
+            child.vpid = v;
+        }
+        if let Some(v) = x.uint("pidns_init_start_ts") {
+            child.pidns_init_start_ts = v;
+        }
+        child.flags = flags;
+        if child.comm.is_empty()
+            && let Some(p) = &parent
+        {
+            child.comm = p.comm.clone();
+        }
+        // A process gets a copy of its parent's fds; a thread shares its process's table.
+        if !is_thread
+            && let Some(parent_fds) = self.threads.fds(parent.as_ref().map_or(-1, |p| p.tid))
+        {
+            child.fds = parent_fds.clone();
+        }
+        self.threads.insert(child);
+        self.stats.threads_created += 1;
+    }
+
+    fn parse_execve(&mut self, x: &Exit<'_, '_>) {
+        if x.res() != 0 {
+            return;
+        }
+        let tid = x.ev.tid();
+        let Some(t) = self.threads.get_mut(tid) else { return };
+        t.synthetic = false;
+        if let Some(exe) = x.param("exe") {
+            t.exe = cstr(exe).to_vec();
+        }
+        if let Some(args) = x.param("args") {
+            t.args = args.to_vec();
+        }
+        if let Some(comm) = x.param("comm") {
+            t.comm = cstr(comm).to_vec();
+        }
+        if let Some(cwd) = x.param("cwd") {
+            t.cwd = dir_with_slash(cstr(cwd));
+        }
+        if let Some(env) = x.param("env") {
+            t.env = env.to_vec();
+        }
+        if let Some(cgroups) = x.param("cgroups") {
+            t.cgroups = cgroups.to_vec();
+            t.container_id = crate::container::container_id(cgroups);
+        }
+        if let Some(path) = x.param("trusted_exepath") {
+            t.exepath = cstr(path).to_vec();
+        }
+        if let Some(v) = x.int("fdlimit") {
+            t.fdlimit = v;
+        }
+        if let Some(v) = x.uint("tty") {
+            t.tty = v as u32;
+        }
+        if let Some(v) = x.uint("loginuid") {
+            t.loginuid = v as u32;
+        }
+        if let Some(v) = x.int("vpgid") {
+            t.vpgid = v;
+        }
+        if let Some(v) = x.int("pgid") {
+            t.pgid = v;
+        }
+        if let Some(v) = x.uint("uid") {
+            t.uid = v as u32;
+        }
+        if let Some(v) = x.uint("gid") {
+            t.gid = v as u32;
+        }
+        if let Some(v) = x.uint("cap_inheritable") {
+            t.cap_inheritable = v;
+        }
+        if let Some(v) = x.uint("cap_permitted") {
+            t.cap_permitted = v;
+        }
+        if let Some(v) = x.uint("cap_effective") {
+            t.cap_effective = v;
+        }
+        if let Some(v) = x.uint("exe_ino") {
+            t.exe_ino = v;
+        }
+        if let Some(v) = x.uint("exe_ino_ctime") {
+            t.exe_ino_ctime = v;
+        }
+        if let Some(v) = x.uint("exe_ino_mtime") {
+            t.exe_ino_mtime = v;
+        }
+        if let Some(v) = x.uint("vm_size") {
+            t.vmsize_kb = v as u32;
+        }
+        if let Some(v) = x.uint("vm_rss") {
+            t.vmrss_kb = v as u32;
+        }
+        if let Some(v) = x.uint("vm_swap") {
+            t.vmswap_kb = v as u32;
+        }
+        if let Some(v) = x.uint("pgft_maj") {
+            t.pfmajor = v;
+        }
+        if let Some(v) = x.uint("pgft_min") {
+            t.pfminor = v;
+        }
+        if let Some(flags) = x.uint("flags") {
+            let flags = flags as u32;
+            t.exe_writable = flags & ffi::PPM_EXE_WRITABLE != 0;
+            t.exe_upper_layer = flags & ffi::PPM_EXE_UPPER_LAYER != 0;
+            t.exe_from_memfd = flags & ffi::PPM_EXE_FROM_MEMFD != 0;
+            t.exe_lower_layer = flags & ffi::PPM_EXE_LOWER_LAYER != 0;
+        }
+        if let Some(fds) = self.threads.fds_mut(tid) {
+            fds.close_on_exec(ffi::PPM_O_CLOEXEC);
+        }
+    }
+
+    fn mark_exited(&mut self, tid: i64) {
+        if let Some(t) = self.threads.get_mut(tid) {
+            t.flags |= ffi::PPM_CL_CLOSED;
+            self.pending_thread_removal = Some(tid);
+        }
+    }
+
+    // -- files -------------------------------------------------------------------------------
+
+    fn parse_open(&mut self, x: &Exit<'_, '_>) {
+        let tid = x.ev.tid();
+        let fd = x.ev.param_by_name("fd").map(int).unwrap_or_else(|| x.res());
+        if fd < 0 {
+            return;
+        }
+        let path = x.param("name").or_else(|| x.param("path")).map(cstr).unwrap_or_default();
+        let dirfd = x.int("dirfd").unwrap_or(lanner_event::render::AT_FDCWD);
+        let name = self.absolute_path(tid, dirfd, path);
+        let mut open_flags = x.uint("flags").unwrap_or(0) as u32;
+        if x.ev.name() == "creat" {
+            open_flags |= ffi::PPM_O_CREAT | ffi::PPM_O_WRONLY | ffi::PPM_O_TRUNC;
+        }
+        let kind =
+            if open_flags & ffi::PPM_O_DIRECTORY != 0 { FdKind::Directory } else { FdKind::File };
+        let mut info = Fd::named(kind, name);
+        info.open_flags = open_flags;
+        info.dev = x.uint("dev").unwrap_or(0) as u32;
+        info.ino = x.uint("ino").unwrap_or(0);
+        self.add_fd(tid, fd, info);
+    }
+
+    /// A path as seen by a thread: absolute as is, relative against `dirfd` (or the working
+    /// directory for `AT_FDCWD`), normalised.
+    pub(crate) fn absolute_path(&self, tid: i64, dirfd: i64, path: &[u8]) -> Vec<u8> {
+        if path.first() == Some(&b'/') {
+            return normalize(b"", path);
+        }
+        let base: Vec<u8> = if dirfd == lanner_event::render::AT_FDCWD {
+            self.cwd(tid).map(<[u8]>::to_vec).unwrap_or_default()
+        } else {
+            match self.threads.fds(tid).and_then(|t| t.get(dirfd)) {
+                Some(f) => {
+                    let mut b = f.name.clone();
+                    b.push(b'/');
+                    b
+                }
+                None => Vec::new(),
+            }
+        };
+        normalize(&base, path)
+    }
+
+    fn parse_close(&mut self, x: &Exit<'_, '_>) {
+        if x.res() < 0 {
+            return;
+        }
+        if let Some(fd) = x.int("fd") {
+            // libsinsp removes a closed fd only when the next event arrives, so the close itself
+            // still sees it.
+            self.pending_fd_removal = Some((x.ev.tid(), fd));
+        }
+    }
+
+    fn parse_dup(&mut self, x: &Exit<'_, '_>) {
+        let newfd = x.res();
+        if newfd < 0 {
+            return;
+        }
+        let Some(oldfd) = x.int("oldfd").or_else(|| x.int("fd")) else { return };
+        let tid = x.ev.tid();
+        let Some(mut info) = self.threads.fds(tid).and_then(|t| t.get(oldfd)).cloned() else {
+            return;
+        };
+        if x.ev.name() == "dup3" {
+            let flags = x.uint("flags").unwrap_or(0) as u32;
+            info.open_flags =
+                (info.open_flags & !ffi::PPM_O_CLOEXEC) | (flags & ffi::PPM_O_CLOEXEC);
+        } else {
+            info.open_flags &= !ffi::PPM_O_CLOEXEC;
+        }
+        self.add_fd(tid, newfd, info);
+    }
+
+    fn parse_fcntl(&mut self, x: &Exit<'_, '_>) {
+        let newfd = x.res();
+        let cmd = x.uint("cmd").unwrap_or(0) as u32;
+        if newfd < 0 || (cmd != ffi::PPM_FCNTL_F_DUPFD && cmd != ffi::PPM_FCNTL_F_DUPFD_CLOEXEC) {
+            return;
+        }
+        let Some(oldfd) = x.int("fd") else { return };
+        let tid = x.ev.tid();
+        if let Some(mut info) = self.threads.fds(tid).and_then(|t| t.get(oldfd)).cloned() {
+            info.open_flags &= !ffi::PPM_O_CLOEXEC;
+            if cmd == ffi::PPM_FCNTL_F_DUPFD_CLOEXEC {
+                info.open_flags |= ffi::PPM_O_CLOEXEC;
+            }
+            self.add_fd(tid, newfd, info);
+        }
+    }
+
+    fn parse_pipe(&mut self, x: &Exit<'_, '_>) {
+        if x.res() < 0 {
+            return;
+        }
+        let ino = x.uint("ino").unwrap_or(0);
+        for name in ["fd1", "fd2"] {
+            if let Some(fd) = x.int(name) {
+                let mut info = Fd::named(FdKind::Fifo, Vec::new());
+                info.ino = ino;
+                self.add_fd(x.ev.tid(), fd, info);
+            }
+        }
+    }
+
+    fn new_fd_from_res(&mut self, x: &Exit<'_, '_>, kind: FdKind, name: &[u8]) {
+        let fd = x.res();
+        if fd >= 0 {
+            self.add_fd(x.ev.tid(), fd, Fd::named(kind, name.to_vec()));
+        }
+    }
+
+    pub(crate) fn add_fd(&mut self, tid: i64, fd: i64, info: Fd) {
+        if let Some(table) = self.threads.fds_mut(tid) {
+            table.insert(fd, info);
+        }
+    }
+
+    fn parse_chdir(&mut self, x: &Exit<'_, '_>) {
+        if x.res() != 0 {
+            return;
+        }
+        let Some(path) = x.param("path").map(cstr) else { return };
+        let tid = x.ev.tid();
+        let dir = self.absolute_path(tid, lanner_event::render::AT_FDCWD, path);
+        self.set_cwd(tid, dir_with_slash(&dir));
+    }
+
+    fn parse_fchdir(&mut self, x: &Exit<'_, '_>) {
+        if x.res() != 0 {
+            return;
+        }
+        let Some(fd) = x.int("fd") else { return };
+        let tid = x.ev.tid();
+        if let Some(name) = self.threads.fds(tid).and_then(|t| t.get(fd)).map(|f| f.name.clone()) {
+            self.set_cwd(tid, dir_with_slash(&name));
+        }
+    }
+
+    fn parse_chroot(&mut self, x: &Exit<'_, '_>) {
+        if x.res() != 0 {
+            return;
+        }
+        let Some(path) = x.param("path").map(cstr) else { return };
+        let tid = x.ev.tid();
+        let root = self.absolute_path(tid, lanner_event::render::AT_FDCWD, path);
+        if let Some(t) = self.threads.get_mut(tid) {
+            t.root = root;
+        }
+    }
+
+    /// The working directory is per process: it lives on the main thread when that is known.
+    fn set_cwd(&mut self, tid: i64, cwd: Vec<u8>) {
+        let owner = self.threads.fd_owner(tid).unwrap_or(tid);
+        if let Some(t) = self.threads.get_mut(owner) {
+            t.cwd = cwd.clone();
+        }
+        if owner != tid
+            && let Some(t) = self.threads.get_mut(tid)
+        {
+            t.cwd = cwd;
+        }
+    }
+
+    // -- credentials -------------------------------------------------------------------------
+
+    fn parse_setuid(&mut self, x: &Exit<'_, '_>) {
+        if x.res() != 0 {
+            return;
+        }
+        let uid = x.uint("euid").or_else(|| x.uint("uid")).map(|v| v as u32);
+        if let Some(uid) = uid.filter(|&u| u != u32::MAX)
+            && let Some(t) = self.threads.get_mut(x.ev.tid())
+        {
+            t.uid = uid;
+        }
+    }
+
+    fn parse_setgid(&mut self, x: &Exit<'_, '_>) {
+        if x.res() != 0 {
+            return;
+        }
+        let gid = x.uint("egid").or_else(|| x.uint("gid")).map(|v| v as u32);
+        if let Some(gid) = gid.filter(|&g| g != u32::MAX)
+            && let Some(t) = self.threads.get_mut(x.ev.tid())
+        {
+            t.gid = gid;
+        }
+    }
+
+    fn parse_prctl(&mut self, x: &Exit<'_, '_>) {
+        // PR_SET_NAME changes the thread's comm.
+        const PPM_PR_SET_NAME: u64 = 15;
+        if x.res() != 0 || x.uint("option") != Some(PPM_PR_SET_NAME) {
+            return;
+        }
+        if let Some(name) = x.param("arg2_str").map(cstr)
+            && let Some(t) = self.threads.get_mut(x.ev.tid())
+        {
+            t.comm = name.to_vec();
+        }
+    }
+
+    // -- sockets -----------------------------------------------------------------------------
+
+    fn parse_socket(&mut self, x: &Exit<'_, '_>) {
+        let fd = x.ev.param_by_name("fd").map(int).unwrap_or_else(|| x.res());
+        if fd < 0 {
+            return;
+        }
+        let domain = x.uint("domain").unwrap_or(0) as u32;
+        let ty = x.uint("type").unwrap_or(0) as u32 & 0xf;
+        let proto = x.uint("proto").unwrap_or(0) as u32;
+        let kind = match domain {
+            ffi::PPM_AF_UNIX => FdKind::Unix,
+            ffi::PPM_AF_INET => FdKind::Ipv4Socket,
+            ffi::PPM_AF_INET6 => FdKind::Ipv6Socket,
+            ffi::PPM_AF_NETLINK => FdKind::Netlink,
+            _ => FdKind::Unknown,
+        };
+        let mut info = Fd::named(kind, Vec::new());
+        if kind.is_ip() {
+            info.l4proto = l4proto_of(ty, proto);
+        }
+        self.add_fd(x.ev.tid(), fd, info);
+    }
+
+    fn parse_connect(&mut self, x: &Exit<'_, '_>) {
+        const EINPROGRESS: i64 = -115;
+        let res = x.res();
+        if res < 0 && res != EINPROGRESS {
+            return;
+        }
+        let Some(fd) = x.int("fd") else { return };
+        let Some(tuple) = x.ev.param_by_name("tuple") else { return };
+        self.set_socket(x.ev.tid(), fd, tuple, Role::Client);
+    }
+
+    fn parse_accept(&mut self, x: &Exit<'_, '_>) {
+        let fd = x.ev.param_by_name("fd").map(int).unwrap_or(-1);
+        if fd < 0 {
+            return;
+        }
+        let tid = x.ev.tid();
+        let mut info = Fd::named(FdKind::Unknown, Vec::new());
+        info.l4proto = L4Proto::Tcp;
+        self.add_fd(tid, fd, info);
+        if let Some(tuple) = x.ev.param_by_name("tuple") {
+            self.set_socket(tid, fd, tuple, Role::Server);
+        }
+    }
+
+    fn parse_bind(&mut self, x: &Exit<'_, '_>) {
+        if x.res() != 0 {
+            return;
+        }
+        let (Some(fd), Some(addr)) = (x.int("fd"), x.ev.param_by_name("addr")) else { return };
+        let tid = x.ev.tid();
+        let Some(info) = self.threads.fds_mut(tid).and_then(|t| t.get_mut(fd)) else { return };
+        match addr.first().map(|&f| u32::from(f)) {
+            Some(ffi::PPM_AF_INET) if addr.len() >= 7 => {
+                let ip = Ipv4Addr::from(array::<4>(&addr[1..5]));
+                let port = u16::from_le_bytes([addr[5], addr[6]]);
+                info.kind = FdKind::Ipv4Server;
+                info.addrs = Some(SockAddrs::V4Server { ip, port });
+            }
+            Some(ffi::PPM_AF_INET6) if addr.len() >= 19 => {
+                let ip = Ipv6Addr::from(array::<16>(&addr[1..17]));
+                let port = u16::from_le_bytes([addr[17], addr[18]]);
+                info.kind = FdKind::Ipv6Server;
+                info.addrs = Some(SockAddrs::V6Server { ip, port });
+            }
+            Some(ffi::PPM_AF_UNIX) => {
+                info.kind = FdKind::Unix;
+                info.name = cstr(&addr[1..]).to_vec();
+                return;
+            }
+            _ => return,
+        }
+        info.role = Role::Server;
+        if let Some(addrs) = &info.addrs {
+            info.name = sock_name(addrs);
+        }
+    }
+
+    fn parse_socketpair(&mut self, x: &Exit<'_, '_>) {
+        if x.res() < 0 {
+            return;
+        }
+        let (source, peer) = (x.uint("source").unwrap_or(0), x.uint("peer").unwrap_or(0));
+        for name in ["fd1", "fd2"] {
+            if let Some(fd) = x.int(name) {
+                let mut info = Fd::named(FdKind::Unix, Vec::new());
+                info.addrs = Some(SockAddrs::Unix { source, dest: peer });
+                self.add_fd(x.ev.tid(), fd, info);
+            }
+        }
+    }
+
+    /// Unconnected datagram sockets learn their peer from `sendto`/`recvfrom` tuples.
+    fn parse_datagram(&mut self, x: &Exit<'_, '_>) {
+        if x.res() < 0 {
+            return;
+        }
+        let (Some(fd), Some(tuple)) = (x.int("fd"), x.ev.param_by_name("tuple")) else { return };
+        let tid = x.ev.tid();
+        let unaddressed = self
+            .threads
+            .fds(tid)
+            .and_then(|t| t.get(fd))
+            .is_some_and(|f| f.kind.is_ip() && f.addrs.is_none());
+        if unaddressed {
+            let role = if x.ev.name().starts_with("send") { Role::Client } else { Role::Server };
+            self.set_socket(tid, fd, tuple, role);
+        }
+    }
+
+    /// Records a socket's addresses from a `PT_SOCKTUPLE`.
+    fn set_socket(&mut self, tid: i64, fd: i64, tuple: &[u8], role: Role) {
+        let Some(info) = self.threads.fds_mut(tid).and_then(|t| t.get_mut(fd)) else { return };
+        let Some(&family) = tuple.first() else { return };
+        match u32::from(family) {
+            ffi::PPM_AF_INET if tuple.len() >= 13 => {
+                info.kind = FdKind::Ipv4Socket;
+                info.addrs = Some(SockAddrs::V4 {
+                    sip: Ipv4Addr::from(array::<4>(&tuple[1..5])),
+                    sport: u16::from_le_bytes([tuple[5], tuple[6]]),
+                    dip: Ipv4Addr::from(array::<4>(&tuple[7..11])),
+                    dport: u16::from_le_bytes([tuple[11], tuple[12]]),
+                });
+            }
+            ffi::PPM_AF_INET6 if tuple.len() >= 37 => {
+                let sip = Ipv6Addr::from(array::<16>(&tuple[1..17]));
+                let dip = Ipv6Addr::from(array::<16>(&tuple[19..35]));
+                let sport = u16::from_le_bytes([tuple[17], tuple[18]]);
+                let dport = u16::from_le_bytes([tuple[35], tuple[36]]);
+                match (sip.to_ipv4_mapped(), dip.to_ipv4_mapped()) {
+                    (Some(sip), Some(dip)) => {
+                        info.kind = FdKind::Ipv4Socket;
+                        info.addrs = Some(SockAddrs::V4 { sip, sport, dip, dport });
+                    }
+                    _ => {
+                        info.kind = FdKind::Ipv6Socket;
+                        info.addrs = Some(SockAddrs::V6 { sip, sport, dip, dport });
+                    }
+                }
+            }
+            ffi::PPM_AF_UNIX if tuple.len() >= 17 => {
+                info.kind = FdKind::Unix;
+                info.addrs =
+                    Some(SockAddrs::Unix { source: uint(&tuple[1..9]), dest: uint(&tuple[9..17]) });
+                let path = cstr(&tuple[17..]);
+                if !path.is_empty() {
+                    info.name = path.to_vec();
+                }
+                info.role = role;
+                return;
+            }
+            _ => return,
+        }
+        info.role = role;
+        if let Some(addrs) = &info.addrs {
+            info.name = sock_name(addrs);
+        }
+    }
+}
+
+/// The protocol of an IP socket from its type and protocol numbers.
+fn l4proto_of(ty: u32, proto: u32) -> L4Proto {
+    const SOCK_STREAM: u32 = 1;
+    const SOCK_DGRAM: u32 = 2;
+    const SOCK_RAW: u32 = 3;
+    const IPPROTO_IP: u32 = 0;
+    const IPPROTO_ICMP: u32 = 1;
+    const IPPROTO_TCP: u32 = 6;
+    const IPPROTO_UDP: u32 = 17;
+    const IPPROTO_ICMPV6: u32 = 58;
+    const IPPROTO_RAW: u32 = 255;
+    match (ty, proto) {
+        (SOCK_RAW, _) => L4Proto::Raw,
+        (_, IPPROTO_TCP) | (SOCK_STREAM, IPPROTO_IP) => L4Proto::Tcp,
+        (_, IPPROTO_UDP) | (SOCK_DGRAM, IPPROTO_IP) => L4Proto::Udp,
+        (_, IPPROTO_ICMP) | (_, IPPROTO_ICMPV6) => L4Proto::Icmp,
+        (_, IPPROTO_RAW) => L4Proto::Raw,
+        _ => L4Proto::Unknown,
+    }
+}
+
+/// A directory path with exactly one trailing `/`.
+fn dir_with_slash(path: &[u8]) -> Vec<u8> {
+    let mut p = path.to_vec();
+    if p.last() != Some(&b'/') {
+        p.push(b'/');
+    }
+    p
+}
+
+/// `base` + `path`, with `.`, `..` and repeated slashes resolved.
+pub(crate) fn normalize(base: &[u8], path: &[u8]) -> Vec<u8> {
+    let absolute = base.first() == Some(&b'/') || (base.is_empty() && path.first() == Some(&b'/'));
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for part in base.split(|&b| b == b'/').chain(path.split(|&b| b == b'/')) {
+        match part {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    let mut out = Vec::with_capacity(base.len() + path.len());
+    if absolute {
+        out.push(b'/');
+    }
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(b'/');
+        }
+        out.extend_from_slice(part);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_paths() {
+        assert_eq!(normalize(b"/home/user/", b"../up/./x//y/"), b"/home/up/x/y");
+        assert_eq!(normalize(b"", b"/etc//passwd"), b"/etc/passwd");
+        assert_eq!(normalize(b"/", b".."), b"/");
+        assert_eq!(normalize(b"", b"rel"), b"rel");
+    }
+
+    #[test]
+    fn protocols() {
+        assert_eq!(l4proto_of(1, 0), L4Proto::Tcp);
+        assert_eq!(l4proto_of(2, 0), L4Proto::Udp);
+        assert_eq!(l4proto_of(3, 1), L4Proto::Raw);
+        assert_eq!(l4proto_of(2, 1), L4Proto::Icmp);
+    }
+}
