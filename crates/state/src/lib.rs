@@ -33,9 +33,11 @@ pub mod thread;
 use std::collections::HashMap;
 
 use lanner_event::render::{FdView, Resolver};
+use lanner_event::table::EventFlags;
 use lanner_event::{Direction, RawEvent};
 use lanner_scap::Tables;
-use lanner_scap::tables::{FdInfo, NamedFdKind};
+use lanner_scap::tables::{FdInfo, InterfaceAddr, NamedFdKind, User};
+use std::net::IpAddr;
 
 pub use fd::{Fd, FdKind, FdTable, L4Proto, Role, SockAddrs};
 pub use thread::{Thread, ThreadTable};
@@ -83,9 +85,11 @@ pub struct StateStats {
 #[derive(Debug)]
 pub struct State {
     threads: ThreadTable,
-    users: HashMap<u32, Vec<u8>>,
+    users: HashMap<u32, User>,
     groups: HashMap<u32, Vec<u8>>,
     hostname: Vec<u8>,
+    /// Addresses of the machine's interfaces.
+    local_ips: Vec<IpAddr>,
     stats: StateStats,
     config: StateConfig,
     /// Last enter event of each thread, for captures that record both halves of syscalls.
@@ -97,6 +101,10 @@ pub struct State {
     pending_fd_removal: Option<(i64, i64)>,
     /// A thread that exited in the previous event, removed when the next one arrives.
     pending_thread_removal: Option<i64>,
+    /// The fd the current event is about (libsinsp's `m_lastevent_fd`), -1 for none.
+    event_fd: i64,
+    /// Whether the current event gave an fd a new name (a new fd, a socket's new peer).
+    fd_name_changed: bool,
 }
 
 impl Default for State {
@@ -118,6 +126,7 @@ impl State {
             users: HashMap::new(),
             groups: HashMap::new(),
             hostname: Vec::new(),
+            local_ips: Vec::new(),
             stats: StateStats::default(),
             config,
             last_enter: HashMap::new(),
@@ -125,6 +134,8 @@ impl State {
             last_purge_ts: 0,
             pending_fd_removal: None,
             pending_thread_removal: None,
+            event_fd: -1,
+            fd_name_changed: false,
         }
     }
 
@@ -154,7 +165,15 @@ impl State {
                 }
             }
         }
-        self.users = tables.users.iter().map(|u| (u.uid, u.name.clone())).collect();
+        self.users = tables.users.iter().map(|u| (u.uid, u.clone())).collect();
+        self.local_ips = tables
+            .interfaces
+            .iter()
+            .map(|i| match i.addr {
+                InterfaceAddr::V4 { addr, .. } => IpAddr::from(addr),
+                InterfaceAddr::V6 { addr, .. } => IpAddr::from(addr),
+            })
+            .collect();
         self.groups = tables.groups.iter().map(|g| (g.gid, g.name.clone())).collect();
         self.hostname = tables.machine.as_ref().map(|m| m.hostname.clone()).unwrap_or_default();
     }
@@ -174,6 +193,8 @@ impl State {
         }
         let tid = ev.tid();
         let ts = ev.ts();
+        self.event_fd = -1;
+        self.fd_name_changed = false;
         if !State::creates_no_thread(ev) {
             if self.threads.get(tid).is_none() {
                 self.threads.insert(Thread::synthetic(tid));
@@ -192,6 +213,9 @@ impl State {
                     slot.clear();
                     slot.extend_from_slice(ev.as_bytes());
                 }
+                if ev.info().is_some_and(|i| i.flags.contains(EventFlags::USES_FD)) {
+                    self.event_fd = ev.param(0).map_or(-1, lanner_event::value::int);
+                }
                 self.parse_unpaired(ev);
             }
             Direction::Exit => {
@@ -200,6 +224,7 @@ impl State {
                     .as_deref()
                     .and_then(|b| RawEvent::new(b).ok())
                     .filter(|e| e.event_type() + 1 == ev.event_type());
+                self.event_fd = event_fd_of_exit(ev, enter.as_ref());
                 self.parse_exit(&Exit { ev, enter });
                 if let Some(buf) = stored {
                     // keep the allocation for the thread's next enter event
@@ -288,6 +313,25 @@ impl State {
         self.threads.fds(tid)?.get(fd)
     }
 
+    /// The fd the current event is about, as libsinsp determines it: the `fd` parameter of
+    /// events that use one (for exit events of old captures, the paired enter event's), the
+    /// new fd of successful fd-creating calls; -1 when there is none.
+    pub fn event_fd(&self) -> i64 {
+        self.event_fd
+    }
+
+    /// Whether the current event gave an fd a new name (`fd.name_changed`).
+    pub fn fd_name_changed(&self) -> bool {
+        self.fd_name_changed
+    }
+
+    /// The enter event that goes with an exit event of the same thread, if the capture
+    /// recorded it just before (captures of libs before 0.22 hold both halves).
+    pub fn enter_of(&self, exit: &RawEvent<'_>) -> Option<RawEvent<'_>> {
+        let bytes = self.last_enter.get(&exit.tid())?;
+        RawEvent::new(bytes).ok().filter(|e| e.event_type() + 1 == exit.event_type())
+    }
+
     /// A thread's working directory, ending with `/`.
     pub fn cwd(&self, tid: i64) -> Option<&[u8]> {
         let owner = self.threads.fd_owner(tid)?;
@@ -296,7 +340,17 @@ impl State {
 
     /// The name of a user.
     pub fn user_name(&self, uid: u32) -> Option<&[u8]> {
-        self.users.get(&uid).map(Vec::as_slice)
+        self.users.get(&uid).map(|u| u.name.as_slice())
+    }
+
+    /// A user of the user list.
+    pub fn user(&self, uid: u32) -> Option<&User> {
+        self.users.get(&uid)
+    }
+
+    /// Whether an address belongs to one of the machine's interfaces.
+    pub fn is_local_ip(&self, ip: IpAddr) -> bool {
+        self.local_ips.contains(&ip)
     }
 
     /// The name of a group.
@@ -313,6 +367,32 @@ impl State {
     pub fn stats(&self) -> StateStats {
         self.stats
     }
+}
+
+/// The fd an exit event is about: fd-creating calls' new fd (the `fd` parameter, else a
+/// non-negative result), else the `fd` parameter of the exit or of its enter event.
+fn event_fd_of_exit(ev: &RawEvent<'_>, enter: Option<&RawEvent<'_>>) -> i64 {
+    use lanner_event::value::int;
+    let Some(info) = ev.info() else { return -1 };
+    if info.flags.contains(EventFlags::CREATES_FD) {
+        let fd = ev
+            .param_by_name("fd")
+            .or_else(|| ev.param_by_name("res"))
+            .or_else(|| ev.param_by_name("fd1"))
+            .map_or(-1, int);
+        return if fd >= 0 { fd } else { -1 };
+    }
+    if info.flags.0 & (EventFlags::USES_FD | EventFlags::DESTROYS_FD) != 0 {
+        if let Some(fd) = ev.param_by_name("fd") {
+            return int(fd);
+        }
+        if let Some(enter) = enter
+            && enter.info().is_some_and(|i| i.flags.contains(EventFlags::USES_FD))
+        {
+            return enter.param(0).map_or(-1, int);
+        }
+    }
+    -1
 }
 
 /// An fd of a capture's fd list as state.

@@ -462,6 +462,7 @@ impl State {
     pub(crate) fn add_fd(&mut self, tid: i64, fd: i64, info: Fd) {
         if let Some(table) = self.threads.fds_mut(tid) {
             table.insert(fd, info);
+            self.fd_name_changed = true;
         }
     }
 
@@ -709,7 +710,11 @@ impl State {
         }
         info.role = role;
         if let Some(addrs) = &info.addrs {
-            info.name = sock_name(addrs);
+            let name = sock_name(addrs);
+            if name != info.name {
+                info.name = name;
+                self.fd_name_changed = true;
+            }
         }
     }
 }

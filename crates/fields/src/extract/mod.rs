@@ -1,0 +1,90 @@
+//! Extracting field values from an event and the state it left behind.
+//!
+//! The values follow libsinsp's extractors. Where libs changed a field's meaning since 2022,
+//! lanner follows current libs (what Falco does today); the differential tests against
+//! Debian's sysdig list those fields.
+
+mod evt;
+mod fd;
+mod misc;
+mod process;
+pub mod time;
+
+use lanner_event::RawEvent;
+use lanner_event::render::RenderOptions;
+use lanner_state::{State, Thread};
+
+use crate::field::Field;
+use crate::registry::Class;
+use crate::value::Values;
+
+/// Everything extraction may look at for one event.
+#[derive(Clone, Copy)]
+pub struct EventContext<'a> {
+    /// The event's number in its capture or stream (`evt.num`).
+    pub num: u64,
+    /// The CPU it was recorded on.
+    pub cpu: u16,
+    /// The event.
+    pub event: &'a RawEvent<'a>,
+    /// The state, after the event was applied to it.
+    pub state: &'a State,
+    /// Timestamp of the first event of the stream (`evt.reltime`).
+    pub first_ts: u64,
+    /// Offset of local time from UTC, seconds (`evt.time`, `evt.datetime`).
+    pub utc_offset: i64,
+    /// How parameters render (`evt.arg.*`, `evt.args`, `evt.buffer` in output).
+    pub render: RenderOptions,
+}
+
+impl<'a> EventContext<'a> {
+    /// The thread that generated the event, if the state knows it.
+    pub(crate) fn thread(&self) -> Option<&'a Thread> {
+        self.state.thread(self.event.tid())
+    }
+
+    /// The main thread of the event's process.
+    pub(crate) fn main_thread(&self) -> Option<&'a Thread> {
+        self.state.main_thread(self.event.tid())
+    }
+}
+
+/// Where a value is wanted: some fields mean something else in a filter than in an output
+/// (an ancestor field without index matches any ancestor in a filter, and prints the process's
+/// own value in an output).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// For a filter or rule condition.
+    Filter,
+    /// For an output format.
+    Output,
+}
+
+/// What stateful fields remember between events, one per field occurrence in a filter or format
+/// (libs keeps it in the filter check object).
+#[derive(Clone, Debug, Default)]
+pub struct CheckState {
+    counter: u64,
+    last_ts: Option<u64>,
+    per_key: std::collections::HashMap<i64, u64>,
+}
+
+/// Extracts a field's values into `out` (cleared first). Leaves `out` empty when the field
+/// does not apply to the event (libs' NULL, printed `<NA>`).
+pub fn extract(
+    field: &Field,
+    ctx: &EventContext<'_>,
+    mode: Mode,
+    check: &mut CheckState,
+    out: &mut Values,
+) {
+    out.clear();
+    match field.def().class {
+        Class::Evt => evt::extract(field, ctx, check, out),
+        Class::Process => process::extract(field, ctx, mode, check, out),
+        Class::Fd => fd::extract(field, ctx, out),
+        Class::User | Class::Group | Class::FdList | Class::FsPath | Class::Util => {
+            misc::extract(field, ctx, check, out)
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! The field registry: every field's name, type, flags, description, and how its argument is
+//! written.
+
+mod table;
+
+use lanner_event::ParamType;
+
+/// Field flags, libs' `EPF_*`.
+pub mod epf {
+    /// Only usable in filters (`fd.ip`, `fd.port`, `fd.net` ...).
+    pub const FILTER_ONLY: u32 = 1 << 0;
+    /// Only usable in output formats.
+    pub const PRINT_ONLY: u32 = 1 << 1;
+    /// Needs an argument (`evt.arg.X`, `thread.cgroup.X` ...).
+    pub const ARG_REQUIRED: u32 = 1 << 2;
+    /// Hidden from listings: meant for table views.
+    pub const TABLE_ONLY: u32 = 1 << 3;
+    /// Takes an optional argument (`proc.aname[N]`).
+    pub const ARG_ALLOWED: u32 = 1 << 6;
+    /// Deprecated.
+    pub const DEPRECATED: u32 = 1 << 9;
+    /// Cannot be the argument of a transformer.
+    pub const NO_TRANSFORMER: u32 = 1 << 10;
+    /// Cannot be a right-hand-side field (`val(...)`).
+    pub const NO_RHS: u32 = 1 << 11;
+    /// Values are not stable across events (libs' internal hint).
+    pub const NO_PTR_STABILITY: u32 = 1 << 12;
+    /// The field yields a list of values.
+    pub const IS_LIST: u32 = 1 << 13;
+}
+
+/// The group a field belongs to, as `--list` shows them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Class {
+    /// `evt.*`, `syscall.type`.
+    Evt,
+    /// `proc.*`, `thread.*`.
+    Process,
+    /// `user.*`.
+    User,
+    /// `group.*`.
+    Group,
+    /// `fd.*`.
+    Fd,
+    /// `fdlist.*`.
+    FdList,
+    /// `fs.path.*`.
+    FsPath,
+    /// `util.*`.
+    Util,
+}
+
+impl Class {
+    /// The heading of the class in field listings, as libs names it.
+    pub fn title(self) -> &'static str {
+        match self {
+            Class::Evt => "evt",
+            Class::Process => "process",
+            Class::User => "user",
+            Class::Group => "group",
+            Class::Fd => "fd",
+            Class::FdList => "fdlist",
+            Class::FsPath => "fspath",
+            Class::Util => "util",
+        }
+    }
+
+    /// What the class covers, for listings.
+    pub fn description(self) -> &'static str {
+        match self {
+            Class::Evt => "Event fields applicable to syscall events.",
+            Class::Process => {
+                "Additional information about the process and thread executing the syscall event."
+            }
+            Class::User => "Information about the user executing the specific event.",
+            Class::Group => "Information about the user group.",
+            Class::Fd => {
+                "Every syscall that has a file descriptor in its arguments has these fields set with information related to the file."
+            }
+            Class::FdList => "Poll event related fields.",
+            Class::FsPath => {
+                "Every syscall that has a filesystem path in its arguments has these fields set with information related to the path arguments. This differs from the fd.* fields as it includes syscalls like unlink, rename, etc. that act directly on filesystem paths as compared to opened file descriptors."
+            }
+            Class::Util => "Utility fields.",
+        }
+    }
+}
+
+/// One field of the registry.
+#[derive(Clone, Copy, Debug)]
+pub struct FieldDef {
+    /// Which field (the extractor dispatches on it).
+    pub id: FieldId,
+    /// Its class.
+    pub class: Class,
+    /// Its name, e.g. `proc.name`.
+    pub name: &'static str,
+    /// The type of its values.
+    pub ty: ParamType,
+    /// `EPF_*` flags ([`epf`]).
+    pub flags: u32,
+    /// A short title.
+    pub display: &'static str,
+    /// What it means.
+    pub desc: &'static str,
+}
+
+impl FieldDef {
+    /// Whether a flag of [`epf`] is set.
+    pub fn has(&self, flag: u32) -> bool {
+        self.flags & flag != 0
+    }
+}
+
+/// All fields, in libs' registration order.
+pub fn fields() -> &'static [FieldDef] {
+    table::FIELDS
+}
+
+/// The field with exactly this name.
+pub fn lookup(name: &str) -> Option<&'static FieldDef> {
+    table::FIELDS.iter().find(|f| f.name == name)
+}
+
+/// The definition of a field id.
+pub fn def(id: FieldId) -> &'static FieldDef {
+    // The table is in the same order as the enum.
+    &table::FIELDS[id as usize]
+}
+
+/// Every field, one variant each, in the order of the registry (the extractor dispatches on it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[expect(missing_docs, reason = "one variant per field, named after it")]
+pub enum FieldId {
+    EvtNum,
+    EvtTime,
+    EvtTimeS,
+    EvtTimeIso8601,
+    EvtDatetime,
+    EvtDatetimeS,
+    EvtRawtime,
+    EvtRawtimeS,
+    EvtRawtimeNs,
+    EvtReltime,
+    EvtReltimeS,
+    EvtReltimeNs,
+    EvtPluginname,
+    EvtPlugininfo,
+    EvtSource,
+    EvtIsAsync,
+    EvtAsynctype,
+    EvtHostname,
+    EvtLatency,
+    EvtLatencyS,
+    EvtLatencyNs,
+    EvtLatencyQuantized,
+    EvtLatencyHuman,
+    EvtDeltatime,
+    EvtDeltatimeS,
+    EvtDeltatimeNs,
+    EvtOutputtime,
+    EvtDir,
+    EvtType,
+    EvtTypeIs,
+    SyscallType,
+    EvtCategory,
+    EvtCpu,
+    EvtArgs,
+    EvtArg,
+    EvtRawarg,
+    EvtInfo,
+    EvtBuffer,
+    EvtBuflen,
+    EvtRes,
+    EvtRawres,
+    EvtFailed,
+    EvtIsIo,
+    EvtIsIoRead,
+    EvtIsIoWrite,
+    EvtIoDir,
+    EvtIsWait,
+    EvtWaitLatency,
+    EvtIsSyslog,
+    EvtCount,
+    EvtCountError,
+    EvtCountErrorFile,
+    EvtCountErrorNet,
+    EvtCountErrorMemory,
+    EvtCountErrorOther,
+    EvtCountExit,
+    EvtCountProcinfo,
+    EvtCountThreadinfo,
+    EvtAround,
+    EvtAbspath,
+    EvtBuflenIn,
+    EvtBuflenOut,
+    EvtBuflenFile,
+    EvtBuflenFileIn,
+    EvtBuflenFileOut,
+    EvtBuflenNet,
+    EvtBuflenNetIn,
+    EvtBuflenNetOut,
+    EvtIsOpenRead,
+    EvtIsOpenWrite,
+    EvtInfraDockerName,
+    EvtInfraDockerContainerId,
+    EvtInfraDockerContainerName,
+    EvtInfraDockerContainerImage,
+    EvtIsOpenExec,
+    EvtIsOpenCreate,
+    ProcExe,
+    ProcPexe,
+    ProcAexe,
+    ProcExepath,
+    ProcPexepath,
+    ProcAexepath,
+    ProcName,
+    ProcPname,
+    ProcAname,
+    ProcArgs,
+    ProcAargs,
+    ProcCmdline,
+    ProcPcmdline,
+    ProcAcmdline,
+    ProcCmdnargs,
+    ProcCmdlenargs,
+    ProcExeline,
+    ProcEnv,
+    ProcAenv,
+    ProcCwd,
+    ProcLoginshellid,
+    ProcTty,
+    ProcPid,
+    ProcPpid,
+    ProcApid,
+    ProcVpid,
+    ProcPvpid,
+    ProcSid,
+    ProcSname,
+    ProcSidExe,
+    ProcSidExepath,
+    ProcVpgid,
+    ProcVpgidName,
+    ProcVpgidExe,
+    ProcVpgidExepath,
+    ProcPgid,
+    ProcPgidName,
+    ProcPgidExe,
+    ProcPgidExepath,
+    ProcDuration,
+    ProcPpidDuration,
+    ProcPidTs,
+    ProcPpidTs,
+    ProcIsExeWritable,
+    ProcIsExeUpperLayer,
+    ProcIsExeLowerLayer,
+    ProcIsExeFromMemfd,
+    ProcIsSidLeader,
+    ProcIsVpgidLeader,
+    ProcIsPgidLeader,
+    ProcExeIno,
+    ProcExeInoCtime,
+    ProcExeInoMtime,
+    ProcExeInoCtimeDurationProcStart,
+    ProcExeInoCtimeDurationPidnsStart,
+    ProcPidnsInitStartTs,
+    ThreadCapPermitted,
+    ThreadCapInheritable,
+    ThreadCapEffective,
+    ProcFdopencount,
+    ProcFdlimit,
+    ProcFdusage,
+    ProcVmsize,
+    ProcVmrss,
+    ProcVmswap,
+    ThreadPfmajor,
+    ThreadPfminor,
+    ThreadTid,
+    ThreadIsmain,
+    ThreadVtid,
+    ThreadNametid,
+    ThreadExectime,
+    ThreadTotexectime,
+    ThreadCgroups,
+    ThreadCgroup,
+    ProcNthreads,
+    ProcNchilds,
+    ThreadCpu,
+    ThreadCpuUser,
+    ThreadCpuSystem,
+    ThreadVmsize,
+    ThreadVmrss,
+    ThreadVmsizeB,
+    ThreadVmrssB,
+    ProcStdinType,
+    ProcStdoutType,
+    ProcStderrType,
+    ProcStdinName,
+    ProcStdoutName,
+    ProcStderrName,
+    UserUid,
+    UserName,
+    UserHomedir,
+    UserShell,
+    UserLoginuid,
+    UserLoginname,
+    GroupGid,
+    GroupName,
+    FdNum,
+    FdType,
+    FdTypechar,
+    FdName,
+    FdDirectory,
+    FdFilename,
+    FdIp,
+    FdCip,
+    FdSip,
+    FdLip,
+    FdRip,
+    FdPort,
+    FdCport,
+    FdSport,
+    FdLport,
+    FdRport,
+    FdL4proto,
+    FdSockfamily,
+    FdIsServer,
+    FdUid,
+    FdContainername,
+    FdContainerdirectory,
+    FdProto,
+    FdCproto,
+    FdSproto,
+    FdLproto,
+    FdRproto,
+    FdNet,
+    FdCnet,
+    FdSnet,
+    FdLnet,
+    FdRnet,
+    FdConnected,
+    FdNameChanged,
+    FdCipName,
+    FdSipName,
+    FdLipName,
+    FdRipName,
+    FdDev,
+    FdDevMajor,
+    FdDevMinor,
+    FdIno,
+    FdNameraw,
+    FdTypes,
+    FdIsUpperLayer,
+    FdIsLowerLayer,
+    FdlistNums,
+    FdlistNames,
+    FdlistCips,
+    FdlistSips,
+    FdlistCports,
+    FdlistSports,
+    FsPathName,
+    FsPathNameraw,
+    FsPathSource,
+    FsPathSourceraw,
+    FsPathTarget,
+    FsPathTargetraw,
+    UtilCnt,
+}
