@@ -108,12 +108,12 @@ fn missing_file() {
 fn truncated_in_the_tables() {
     let data = sample();
     let pl = block_offset(&data, 0x215);
-    let run = inspect("cut.scap", &data[..pl + 1000]);
+    let run = inspect("cut-tables.scap", &data[..pl + 1000]);
     let needed = u32::from_le_bytes(data[pl + 4..pl + 8].try_into().unwrap());
     assert_error(
         &run,
         &format!(
-            "lanner: cannot read capture `cut.scap`: truncated capture: block needs {needed} \
+            "lanner: cannot read capture `cut-tables.scap`: truncated capture: block needs {needed} \
              bytes but only 1000 remain (in PL_V9 block 0x00000215 at byte offset {pl})"
         ),
     );
@@ -124,7 +124,7 @@ fn truncated_in_the_tables() {
 fn truncated_in_the_events_prints_what_came_before() {
     let data = sample();
     let cut = data.len() - 5_000;
-    let run = inspect("cut.scap", &data[..cut]);
+    let run = inspect("cut-events.scap", &data[..cut]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("truncated capture: block needs"), "{}", run.stderr);
     assert!(run.stderr.contains("(in EV_V2 block 0x00000216 at byte offset "), "{}", run.stderr);
