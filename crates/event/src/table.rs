@@ -360,6 +360,14 @@ pub fn syscall_name(code: u16) -> Option<&'static str> {
     SYSCALL_NAMES.get(usize::from(code)).copied().flatten()
 }
 
+/// The category of a system call by its libs code: what `evt.category` reports for the generic
+/// syscall events that stand for it.
+pub fn syscall_category(code: u16) -> Option<Category> {
+    syscall_categories::SYSCALL_CATEGORIES.get(usize::from(code)).map(|&c| Category(u32::from(c)))
+}
+
+mod syscall_categories;
+
 #[expect(
     clippy::unnecessary_cast,
     reason = "the generator casts every ffi constant; most already have the target type"

@@ -32,4 +32,10 @@
 //! # Ok::<(), lanner_filter::syntax::ParseError>(())
 //! ```
 
+mod error;
+mod glob;
+mod program;
 pub mod syntax;
+
+pub use error::{CheckError, render_span};
+pub use program::{CompileError, CompileOptions, Definitions, Filter, NoDefinitions, Scratch};

@@ -1,5 +1,5 @@
-//! `lanner inspect`: read a capture and print its events the way `sysdig -r` does, or copy them
-//! to another capture with `-w`.
+//! `lanner inspect`: read a capture and print its events the way `sysdig -r` does (optionally
+//! filtered, optionally in a `-p` format), or copy them to another capture with `-w`.
 //!
 //! The default line is sysdig's
 //! `*%evt.num %evt.outputtime %evt.cpu %proc.name (%thread.tid) %evt.dir %evt.type %evt.info`.
@@ -13,6 +13,10 @@
 //!
 //! Events whose type is beyond the event table are skipped by the reader and not numbered, as
 //! libs does.
+//!
+//! A filter is evaluated after the event has been applied to the state, as Falco evaluates
+//! rules (sysdig's `-d`): an exit event sees the fd its enter event named even when the filter
+//! rejected the enter event.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -20,9 +24,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use lanner_event::Direction;
 use lanner_event::render::{self, BufferFormat, RenderOptions, Resolver};
-use lanner_event::{Direction, RawEvent};
-use lanner_scap::{Compression, FLAG_STATE_ONLY, Reader, Writer};
+use lanner_fields::extract::time::write_time_of_day;
+use lanner_fields::{EventContext, Format, FormatScratch};
+use lanner_filter::{Filter, Scratch};
+use lanner_scap::{Compression, EventRecord, FLAG_STATE_ONLY, Reader, Writer};
 use lanner_state::State;
 
 use crate::localtime;
@@ -42,9 +49,14 @@ pub(crate) struct InspectArgs {
     #[arg(short = 'z', long = "compress", requires = "write")]
     compress: bool,
 
-    /// Stop after this many events.
+    /// Stop after this many events (with a filter: after this many matching events).
     #[arg(short = 'n', long = "numevents", value_name = "N")]
     numevents: Option<u64>,
+
+    /// Print events in this format: `%field` and `%{field}` are replaced by the event's values;
+    /// a leading `*` prints lines whose fields are missing too (as `<NA>`).
+    #[arg(short = 'p', long = "print", value_name = "FORMAT", conflicts_with = "write")]
+    format: Option<String>,
 
     /// Also print internal events (procinfo, drop notices ...).
     #[arg(short = 'D', long = "debug")]
@@ -70,8 +82,8 @@ pub(crate) struct InspectArgs {
     #[arg(short = 'X', long = "print-hex-ascii", group = "buffers")]
     hex_ascii: bool,
 
-    /// Filter expression (filters arrive with the field registry; only an empty filter is
-    /// accepted today).
+    /// Filter: only events for which this condition holds (Falco's condition language,
+    /// e.g. `evt.type=open and fd.name startswith /etc`).
     #[arg(value_name = "FILTER", trailing_var_arg = true)]
     filter: Vec<String>,
 }
@@ -105,119 +117,232 @@ fn is_container_event(event_type: u16) -> bool {
     matches!(event_type, 228 | 272 | 324)
 }
 
-/// Which events of a capture are shown, and their numbers.
-#[derive(Debug, Default)]
-struct Visibility {
-    debug: bool,
-    /// Still at the start of the capture, where container events are initial state.
-    leading: bool,
+/// What becomes of one event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fate {
+    /// Consumed as initial state: numbered, never returned.
+    Consumed,
+    /// Returned but not shown (internal without `-D`, state-only, or rejected by the filter).
+    Hidden,
+    /// Returned, not shown, but counted by `-n` (an internal event that matched the filter).
+    Counted,
+    /// Shown.
+    Shown,
 }
 
-impl Visibility {
-    fn new(debug: bool) -> Self {
-        Visibility { debug, leading: true }
+/// Reads a capture, keeps the state, numbers events and decides which are shown.
+struct EventLoop<'a> {
+    args: &'a InspectArgs,
+    reader: Reader,
+    state: State,
+    filter: Option<Filter>,
+    filter_scratch: Scratch,
+    render: RenderOptions,
+    utc_offset: i64,
+    /// Still at the start of the capture, where container events are initial state.
+    leading: bool,
+    num: u64,
+    first_ts: Option<u64>,
+    /// Events that count towards `-n`.
+    counted: u64,
+}
+
+impl<'a> EventLoop<'a> {
+    fn new(args: &'a InspectArgs) -> anyhow::Result<EventLoop<'a>> {
+        let filter = if args.filter.is_empty() {
+            None
+        } else {
+            let text = args.filter.join(" ");
+            match Filter::compile(&text) {
+                Ok(f) => Some(f),
+                Err(e) => anyhow::bail!("invalid filter: {}", e.render(&text)),
+            }
+        };
+        let reader = Reader::open(&args.read)
+            .with_context(|| format!("cannot read capture `{}`", args.read.display()))?;
+        let state = State::from_tables(reader.tables());
+        Ok(EventLoop {
+            args,
+            reader,
+            state,
+            filter,
+            filter_scratch: Scratch::default(),
+            render: args.render_options(),
+            utc_offset: localtime::utc_offset_now(),
+            leading: true,
+            num: 0,
+            first_ts: None,
+            counted: 0,
+        })
     }
 
-    /// Whether the event is shown; `None` if it is consumed as initial state (it is numbered
-    /// but not returned, so it does not count towards `-n` either).
-    fn classify(&mut self, ev: &RawEvent<'_>, flags: u32) -> Option<bool> {
-        if self.leading && is_container_event(ev.event_type()) {
-            return None;
+    fn done(&self) -> bool {
+        self.args.numevents.is_some_and(|n| self.counted >= n)
+    }
+
+    /// The next event with its fate, or `None` at the end.
+    fn next(&mut self) -> Result<Option<Next<'_>>, lanner_scap::Error> {
+        let Some(record) = self.reader.next()? else { return Ok(None) };
+        self.num += 1;
+        if let Some(tables) = record.new_tables {
+            self.state.load_tables(tables);
         }
-        self.leading = false;
-        if flags & FLAG_STATE_ONLY != 0 {
-            return Some(false);
+        let ev = record.event;
+        self.state.process(&ev);
+        self.first_ts.get_or_insert(ev.ts());
+        let fate = if self.leading && is_container_event(ev.event_type()) {
+            Fate::Consumed
+        } else {
+            self.leading = false;
+            let visible = record.flags & FLAG_STATE_ONLY == 0
+                && (self.args.debug || !ev.info().is_some_and(|i| i.category.is_internal()));
+            let matched = match &self.filter {
+                None => true,
+                Some(filter) => {
+                    let ctx = EventContext {
+                        num: self.num,
+                        cpu: record.cpu,
+                        event: &ev,
+                        state: &self.state,
+                        first_ts: self.first_ts.unwrap_or(0),
+                        utc_offset: self.utc_offset,
+                        render: self.render,
+                    };
+                    filter.matches(&ctx, &mut self.filter_scratch)
+                }
+            };
+            match (visible, matched) {
+                (true, true) => Fate::Shown,
+                (false, true) => Fate::Counted,
+                (_, false) if self.filter.is_none() => Fate::Counted,
+                _ => Fate::Hidden,
+            }
+        };
+        if matches!(fate, Fate::Shown | Fate::Counted)
+            || (self.filter.is_none() && fate == Fate::Hidden)
+        {
+            self.counted += 1;
         }
-        let internal = ev.info().is_some_and(|i| i.category.is_internal());
-        Some(self.debug || !internal)
+        Ok(Some(Next {
+            record,
+            fate,
+            num: self.num,
+            state: &self.state,
+            render: self.render,
+            utc_offset: self.utc_offset,
+            first_ts: self.first_ts.unwrap_or(0),
+        }))
+    }
+}
+
+/// One event of the loop, with what it needs to be shown.
+struct Next<'a> {
+    record: EventRecord<'a>,
+    fate: Fate,
+    num: u64,
+    state: &'a State,
+    render: RenderOptions,
+    utc_offset: i64,
+    first_ts: u64,
+}
+
+impl Next<'_> {
+    fn context(&self) -> EventContext<'_> {
+        EventContext {
+            num: self.num,
+            cpu: self.record.cpu,
+            event: &self.record.event,
+            state: self.state,
+            first_ts: self.first_ts,
+            utc_offset: self.utc_offset,
+            render: self.render,
+        }
     }
 }
 
 pub(crate) fn run(args: &InspectArgs) -> anyhow::Result<ExitCode> {
-    if !args.filter.is_empty() {
-        anyhow::bail!(
-            "filters are not supported yet: `{}` cannot be applied (the filter language arrives \
-             with the field registry)",
-            args.filter.join(" ")
-        );
-    }
-    let mut reader = Reader::open(&args.read)
-        .with_context(|| format!("cannot read capture `{}`", args.read.display()))?;
+    let mut events = EventLoop::new(args)?;
     match &args.write {
-        Some(out) => write_capture(args, &mut reader, out),
-        None => print_events(args, &mut reader),
+        Some(out) => write_capture(&mut events, out),
+        None => print_events(&mut events),
     }
 }
 
-fn write_capture(
-    args: &InspectArgs,
-    reader: &mut Reader,
-    out: &std::path::Path,
-) -> anyhow::Result<ExitCode> {
+fn read_failed(args: &InspectArgs, e: lanner_scap::Error) -> anyhow::Error {
+    anyhow::Error::new(e).context(format!("cannot read capture `{}`", args.read.display()))
+}
+
+fn write_capture(events: &mut EventLoop<'_>, out: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let args = events.args;
     let compression = if args.compress { Compression::Gzip } else { Compression::None };
-    let mut writer = Writer::create(out, reader.tables(), compression)
+    let mut writer = Writer::create(out, events.reader.tables(), compression)
         .with_context(|| format!("cannot write capture `{}`", out.display()))?;
-    let mut written = 0u64;
+    let filtered = events.filter.is_some();
     let read_error = loop {
-        if args.numevents.is_some_and(|n| written >= n) {
+        if events.done() {
             break None;
         }
-        let record = match reader.next() {
-            Ok(Some(record)) => record,
+        let next = match events.next() {
+            Ok(Some(next)) => next,
             Ok(None) => break None,
             Err(e) => break Some(e),
         };
+        let (record, fate) = (&next.record, next.fate);
         if let Some(tables) = record.new_tables {
             // A new section of a concatenated capture: its tables come first.
             writer.start_section(tables).context("cannot write capture")?;
         }
-        writer
-            .write_event(record.cpu, record.flags, &record.event)
-            .with_context(|| format!("cannot write capture `{}`", out.display()))?;
-        written += 1;
+        // Without a filter the copy is complete; with one it holds what matched.
+        let keep = !filtered || matches!(fate, Fate::Shown | Fate::Counted);
+        if keep {
+            writer
+                .write_event(record.cpu, record.flags, &record.event)
+                .with_context(|| format!("cannot write capture `{}`", out.display()))?;
+        }
     };
     writer.finish().with_context(|| format!("cannot write capture `{}`", out.display()))?;
     match read_error {
         None => Ok(ExitCode::SUCCESS),
-        Some(e) => {
-            Err(anyhow::Error::new(e)
-                .context(format!("cannot read capture `{}`", args.read.display())))
-        }
+        Some(e) => Err(read_failed(args, e)),
     }
 }
 
-fn print_events(args: &InspectArgs, reader: &mut Reader) -> anyhow::Result<ExitCode> {
-    let opts = args.render_options();
-    let offset = localtime::utc_offset_now();
-    let mut state = State::from_tables(reader.tables());
+fn print_events(events: &mut EventLoop<'_>) -> anyhow::Result<ExitCode> {
+    let args = events.args;
+    let format = match &args.format {
+        Some(text) => {
+            Some(Format::parse(text).map_err(|e| anyhow::anyhow!("invalid format `{text}`: {e}"))?)
+        }
+        None => None,
+    };
+    let mut format_scratch = FormatScratch::default();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut line = Vec::with_capacity(4096);
     let mut scratch = Vec::with_capacity(4096);
-    let mut visibility = Visibility::new(args.debug);
-    let mut num = 0u64;
-    let mut returned = 0u64;
 
     let read_error = loop {
-        if args.numevents.is_some_and(|n| returned >= n) {
+        if events.done() {
             break None;
         }
-        let record = match reader.next() {
-            Ok(Some(record)) => record,
+        let next = match events.next() {
+            Ok(Some(next)) => next,
             Ok(None) => break None,
             Err(e) => break Some(e),
         };
-        num += 1;
-        if let Some(tables) = record.new_tables {
-            state.load_tables(tables);
-        }
-        let shown = show(&mut visibility, &mut state, &record.event, record.flags, &mut returned);
-        let Some(shown) = shown else { continue };
-        if !shown {
+        if next.fate != Fate::Shown {
             continue;
         }
         line.clear();
-        write_line(&mut line, num, record.cpu, &record.event, &state, &opts, offset, &mut scratch);
+        match &format {
+            None => write_line(&mut line, &next, &mut scratch),
+            Some(format) => {
+                if !format.write(&mut line, &next.context(), &mut format_scratch) {
+                    continue;
+                }
+                line.push(b'\n');
+            }
+        }
         if let Err(e) = out.write_all(&line) {
             return broken_pipe_or(e);
         }
@@ -227,26 +352,8 @@ fn print_events(args: &InspectArgs, reader: &mut Reader) -> anyhow::Result<ExitC
     }
     match read_error {
         None => Ok(ExitCode::SUCCESS),
-        Some(e) => {
-            Err(anyhow::Error::new(e)
-                .context(format!("cannot read capture `{}`", args.read.display())))
-        }
+        Some(e) => Err(read_failed(args, e)),
     }
-}
-
-/// Applies an event to the state and says whether to print it (`None`: consumed as initial
-/// state, not counted by `-n`).
-fn show(
-    visibility: &mut Visibility,
-    state: &mut State,
-    event: &RawEvent<'_>,
-    flags: u32,
-    returned: &mut u64,
-) -> Option<bool> {
-    state.process(event);
-    let shown = visibility.classify(event, flags)?;
-    *returned += 1;
-    Some(shown)
 }
 
 /// A closed stdout (`lanner inspect ... | head`) ends the command quietly, as for any filter.
@@ -259,19 +366,11 @@ fn broken_pipe_or(e: std::io::Error) -> anyhow::Result<ExitCode> {
 }
 
 /// One line in sysdig's default format, with its newline.
-#[expect(clippy::too_many_arguments, reason = "one line needs every piece of context")]
-fn write_line<R: Resolver + ?Sized>(
-    line: &mut Vec<u8>,
-    num: u64,
-    cpu: u16,
-    ev: &RawEvent<'_>,
-    res: &R,
-    opts: &RenderOptions,
-    utc_offset: i64,
-    scratch: &mut Vec<u8>,
-) {
-    let _ = write!(line, "{num} ");
-    localtime::write_time_of_day(line, ev.ts(), utc_offset);
+fn write_line(line: &mut Vec<u8>, next: &Next<'_>, scratch: &mut Vec<u8>) {
+    let ev = &next.record.event;
+    let (cpu, res) = (next.record.cpu, next.state);
+    let _ = write!(line, "{} ", next.num);
+    write_time_of_day(line, ev.ts(), next.utc_offset);
     let tid = ev.tid();
     let _ = write!(line, " {} ", cpu as i16);
     line.extend_from_slice(res.comm(tid).unwrap_or(b"<NA>"));
@@ -283,6 +382,6 @@ fn write_line<R: Resolver + ?Sized>(
     line.push(b' ');
     line.extend_from_slice(render::event_type_name(ev).as_bytes());
     line.push(b' ');
-    render::write_args(line, ev, res, opts, scratch);
+    render::write_args(line, ev, res, &next.render, scratch);
     line.push(b'\n');
 }

@@ -202,8 +202,12 @@ impl State {
             }
             self.last_seen.insert(tid, ts);
         }
+        let skips_reset = State::creates_no_thread(ev);
         match ev.direction() {
             Direction::Enter => {
+                if !skips_reset && let Some(t) = self.threads.get_mut(tid) {
+                    t.latency = 0;
+                }
                 if ev.info().is_some_and(|i| i.category.is_internal() || i.params.is_empty())
                     || tid < 0
                 {
@@ -225,6 +229,9 @@ impl State {
                     .and_then(|b| RawEvent::new(b).ok())
                     .filter(|e| e.event_type() + 1 == ev.event_type());
                 self.event_fd = event_fd_of_exit(ev, enter.as_ref());
+                if let Some(t) = self.threads.get_mut(tid) {
+                    t.latency = enter.as_ref().map_or(0, |e| ts.saturating_sub(e.ts()));
+                }
                 self.parse_exit(&Exit { ev, enter });
                 if let Some(buf) = stored {
                     // keep the allocation for the thread's next enter event
@@ -232,6 +239,7 @@ impl State {
                 }
             }
         }
+        self.update_counters(ev);
         if ts >= self.last_purge_ts.saturating_add(self.config.purge_interval_ns) {
             self.purge(ts);
         }

@@ -249,6 +249,15 @@ impl State {
         }
         let tid = x.ev.tid();
         let Some(t) = self.threads.get_mut(tid) else { return };
+        if t.synthetic {
+            // A thread first seen at its execve: the event says who it is and who its parent is.
+            if let Some(pid) = x.int("pid") {
+                t.pid = pid;
+            }
+            if let Some(ptid) = x.int("ptid") {
+                t.ptid = ptid;
+            }
+        }
         t.synthetic = false;
         if let Some(exe) = x.param("exe") {
             t.exe = cstr(exe).to_vec();
@@ -461,8 +470,34 @@ impl State {
 
     pub(crate) fn add_fd(&mut self, tid: i64, fd: i64, info: Fd) {
         if let Some(table) = self.threads.fds_mut(tid) {
+            // A new fd "changes its name" only if it has one (a fresh socket has none yet).
+            self.fd_name_changed |= !info.name.is_empty();
             table.insert(fd, info);
-            self.fd_name_changed = true;
+        }
+    }
+
+    /// Memory and page-fault counters that some events report for their thread.
+    pub(crate) fn update_counters(&mut self, ev: &RawEvent<'_>) {
+        let Some(info) = ev.info() else { return };
+        let has = |name: &str| info.params.iter().take(ev.nparams()).any(|p| p.name == name);
+        if !has("vm_size") && !has("pgft_maj") {
+            return;
+        }
+        let Some(t) = self.threads.get_mut(ev.tid()) else { return };
+        if let Some(v) = ev.param_by_name("vm_size") {
+            t.vmsize_kb = uint(v) as u32;
+        }
+        if let Some(v) = ev.param_by_name("vm_rss") {
+            t.vmrss_kb = uint(v) as u32;
+        }
+        if let Some(v) = ev.param_by_name("vm_swap") {
+            t.vmswap_kb = uint(v) as u32;
+        }
+        if let Some(v) = ev.param_by_name("pgft_maj") {
+            t.pfmajor = uint(v);
+        }
+        if let Some(v) = ev.param_by_name("pgft_min") {
+            t.pfminor = uint(v);
         }
     }
 

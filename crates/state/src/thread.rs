@@ -57,6 +57,9 @@ pub struct Thread {
     pub pfminor: u64,
     /// When the thread was created (ns since the epoch; 0 for threads of the initial table).
     pub clone_ts: u64,
+    /// Time between the thread's last enter event and its exit (0 after an enter event; kept
+    /// across scheduler and internal events), libsinsp's `m_latency`.
+    pub latency: u64,
     /// The fds, for a thread that owns its table (a process's main thread, or a thread that
     /// does not share its parent's). Threads that share use their process's table.
     pub fds: FdTable,
@@ -113,6 +116,7 @@ impl Thread {
             pfmajor: e.pfmajor,
             pfminor: e.pfminor,
             clone_ts: 0,
+            latency: 0,
             fds: FdTable::default(),
             synthetic: false,
         }
@@ -129,6 +133,8 @@ impl Thread {
             vpgid: -1,
             pgid: -1,
             comm: b"<NA>".to_vec(),
+            uid: u32::MAX,
+            gid: u32::MAX,
             vtid: -1,
             vpid: -1,
             loginuid: u32::MAX,

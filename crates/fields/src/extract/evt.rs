@@ -37,12 +37,10 @@ fn is_io_category(ctx: &EventContext<'_>) -> bool {
     subcategory(ctx) & ffi::ppm_event_category_EC_IO_BASE != 0
 }
 
-/// The latency of an exit event: its time minus its enter event's (0 without one).
+/// The thread's latency: the time between its last enter event and the exit that followed
+/// (0 after an enter event, and for events without a thread).
 fn latency(ctx: &EventContext<'_>) -> u64 {
-    if ctx.event.direction() != Direction::Exit {
-        return 0;
-    }
-    ctx.state.enter_of(ctx.event).map_or(0, |e| ctx.event.ts().saturating_sub(e.ts()))
+    ctx.thread().map_or(0, |t| t.latency)
 }
 
 fn push_str(out: &mut Values, s: &str) {
@@ -52,7 +50,12 @@ fn push_str(out: &mut Values, s: &str) {
 /// `evt.category`: the event's category name, with I/O calls named after their fd's kind.
 fn category(ctx: &EventContext<'_>) -> &'static str {
     let Some(info) = ctx.event.info() else { return "unknown" };
-    let cat = info.category.0;
+    let mut cat = info.category.0;
+    if ctx.event.event_type() <= 1 {
+        // Generic events take the category of the syscall they stand for.
+        let id = ctx.event.param(0).map_or(0, |p| uint(p) as u16);
+        cat = lanner_event::table::syscall_category(id).map_or(0, |c| c.0);
+    }
     let sub = cat & (ffi::ppm_event_category_EC_SYSCALL - 1);
     if sub & ffi::ppm_event_category_EC_IO_BASE != 0 {
         let fd = ctx.state.fd(ctx.event.tid(), ctx.state.event_fd());

@@ -32,6 +32,15 @@ fn server_addr(fd: &Fd) -> Option<(IpAddr, u16)> {
     }
 }
 
+/// The all-zero address of an IP socket with no address yet.
+fn unaddressed_ip(fd: &Fd) -> Option<IpAddr> {
+    match (fd.kind, fd.addrs) {
+        (FdKind::Ipv4Socket, None) => Some(IpAddr::from([0u8; 4])),
+        (FdKind::Ipv6Socket, None) => Some(IpAddr::from([0u8; 16])),
+        _ => None,
+    }
+}
+
 /// fd.name when the fd is not (or no longer) in the table: what the creating call's exit says.
 fn name_without_fd(ctx: &EventContext<'_>, out: &mut Values) {
     let ev = ctx.event;
@@ -117,7 +126,7 @@ pub(super) fn extract(field: &Field, ctx: &EventContext<'_>, out: &mut Values) {
     let failed_connect = ev.name() == "connect"
         && ev.direction() == Direction::Exit
         && ev.param_by_name("res").is_some_and(|r| int(r) < 0);
-    let fd = if failed_connect || fdnum < 0 { None } else { ctx.state.fd(tid, fdnum) };
+    let fd = if fdnum < 0 { None } else { ctx.state.fd(tid, fdnum) };
     let id = field.id();
     match id {
         I::FdNum => return out.push_int(fdnum),
@@ -134,8 +143,8 @@ pub(super) fn extract(field: &Field, ctx: &EventContext<'_>, out: &mut Values) {
         }
         I::FdName => {
             return match fd {
-                Some(f) => out.push_bytes(&f.name),
-                None => name_without_fd(ctx, out),
+                Some(f) if !failed_connect => out.push_bytes(&f.name),
+                _ => name_without_fd(ctx, out),
             };
         }
         I::FdNameraw => {
@@ -217,12 +226,17 @@ pub(super) fn extract(field: &Field, ctx: &EventContext<'_>, out: &mut Values) {
             }
         }
         // Filter-only fields: any end of the socket (the filter compares each value).
+        // Filter-only fields: both ends of a socket, whatever its role. A socket that is not
+        // connected yet has all-zero addresses and ports, as libsinsp initialises them.
         I::FdIp | I::FdNet => {
             if let Some((cip, _, sip, _)) = ends(fd) {
                 out.push_ip(cip);
                 out.push_ip(sip);
             } else if let Some((ip, _)) = server_addr(fd) {
                 out.push_ip(ip);
+            } else if let Some(zero) = unaddressed_ip(fd) {
+                out.push_ip(zero);
+                out.push_ip(zero);
             }
         }
         I::FdPort | I::FdProto => {
@@ -231,6 +245,9 @@ pub(super) fn extract(field: &Field, ctx: &EventContext<'_>, out: &mut Values) {
                 out.push_uint(u64::from(sport));
             } else if let Some((_, port)) = server_addr(fd) {
                 out.push_uint(u64::from(port));
+            } else if unaddressed_ip(fd).is_some() {
+                out.push_uint(0);
+                out.push_uint(0);
             }
         }
         I::FdCip | I::FdCnet | I::FdCipName => {

@@ -1,0 +1,68 @@
+//! Errors of checking a condition against the field registry.
+
+use crate::syntax::{Position, Span};
+
+/// A problem found while checking a condition: what, and which text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct CheckError {
+    /// The text at fault, as a byte range of the condition.
+    pub span: Span,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl CheckError {
+    pub(crate) fn new(span: Span, message: impl Into<String>) -> CheckError {
+        CheckError { span, message: message.into() }
+    }
+
+    /// The error with the condition's line quoted and the offending text underlined:
+    ///
+    /// ```text
+    /// unknown field `proc.nmae` (did you mean `proc.name`?) at line 1, column 1
+    ///   proc.nmae = bash
+    ///   ^^^^^^^^^
+    /// ```
+    pub fn render(&self, condition: &str) -> String {
+        render_span(&self.message, self.span, condition)
+    }
+}
+
+/// `message at line L, column C`, the line of `text` holding the span, and a caret line under
+/// the span.
+pub fn render_span(message: &str, span: Span, text: &str) -> String {
+    let pos = Position::of(text, span.start.min(text.len()));
+    let line_start = text[..span.start.min(text.len())].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    let line_end = text[line_start..].find(['\n', '\r']).map_or(text.len(), |i| line_start + i);
+    let line = &text[line_start..line_end];
+    let col = text[line_start..span.start.min(text.len())].chars().count();
+    let width = text
+        [span.start.min(line_end)..span.end.min(line_end).max(span.start.min(line_end))]
+        .chars()
+        .count()
+        .max(1);
+    format!(
+        "{message} at line {}, column {}\n  {line}\n  {}{}",
+        pos.line,
+        pos.column,
+        " ".repeat(col),
+        "^".repeat(width)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn underlines_the_span() {
+        let text = "evt.type=open and proc.nmae=x";
+        let e = CheckError::new(Span::new(18, 27), "unknown field `proc.nmae`");
+        assert_eq!(&text[18..27], "proc.nmae");
+        assert_eq!(
+            e.render(text),
+            "unknown field `proc.nmae` at line 1, column 19\n  evt.type=open and proc.nmae=x\n                    ^^^^^^^^^"
+        );
+    }
+}

@@ -1,0 +1,1162 @@
+//! Checking an AST against the field registry, and the program it compiles to.
+//!
+//! [`Filter::compile`] resolves every field, checks every operator against the field's type,
+//! parses every value into that type, compiles patterns and builds the sets of `in` lists, and
+//! reports every problem it finds with the span of the text at fault. What comes out is
+//! immutable and `Send + Sync`; evaluation needs a per-thread [`Scratch`] for the values it
+//! extracts.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use lanner_event::ParamType;
+use lanner_event::table::{EVENT_MAX, event_info, syscall_name};
+use lanner_fields::{CheckState, EventContext, Field, FieldId, Mode, Value, Values, epf, extract};
+
+use crate::error::CheckError;
+use crate::glob::Glob;
+use crate::syntax::{self, Expr, ModifierKind, OpKind, Rhs, Span, TransformerArg, TransformerKind};
+
+/// Macros and lists a condition may refer to by name (the rules loader knows them; a plain
+/// filter has none).
+pub trait Definitions {
+    /// The parsed condition of a macro.
+    fn macro_expr(&self, name: &str) -> Option<&Expr>;
+    /// The items of a list.
+    fn list(&self, name: &str) -> Option<&[String]>;
+}
+
+/// No macros, no lists: what a filter typed on the command line can use.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoDefinitions;
+
+impl Definitions for NoDefinitions {
+    fn macro_expr(&self, _name: &str) -> Option<&Expr> {
+        None
+    }
+    fn list(&self, _name: &str) -> Option<&[String]> {
+        None
+    }
+}
+
+/// How a family of types compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Int,
+    Bool,
+    Str,
+    Buffer,
+    Ip,
+    Net,
+    Double,
+}
+
+fn kind_of(ty: ParamType) -> Kind {
+    use ParamType as T;
+    match ty {
+        T::Charbuf | T::FsPath | T::FsRelPath | T::CharbufArray | T::CharbufPairArray => Kind::Str,
+        T::Bytebuf | T::SockAddr | T::SockTuple | T::FdList | T::Dyn | T::None => Kind::Buffer,
+        T::Bool => Kind::Bool,
+        T::Ipv4Addr | T::Ipv6Addr | T::IpAddr => Kind::Ip,
+        T::Ipv4Net | T::Ipv6Net | T::IpNet => Kind::Net,
+        T::Double => Kind::Double,
+        _ => Kind::Int,
+    }
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Int => "numeric",
+        Kind::Bool => "bool",
+        Kind::Str => "string",
+        Kind::Buffer => "buffer",
+        Kind::Ip => "IP address",
+        Kind::Net => "IP network",
+        Kind::Double => "floating point",
+    }
+}
+
+/// A constant of the right-hand side, parsed into the field's type.
+#[derive(Clone, Debug, PartialEq)]
+enum Const {
+    Int(i128),
+    Bool(bool),
+    Bytes(Vec<u8>),
+    Ip(IpAddr),
+    Net(IpAddr, u8),
+    Double(f64),
+}
+
+/// What an extracted value is compared with, by operator.
+#[derive(Clone, Debug)]
+enum Matcher {
+    Exists,
+    Cmp(Cmp, Const),
+    Contains(Vec<u8>),
+    IContains(Vec<u8>),
+    StartsWith(Vec<u8>),
+    EndsWith(Vec<u8>),
+    Glob(Glob),
+    Regex(regex::bytes::Regex),
+    /// `in` / `intersects`: a set of constants.
+    Set(ConstSet),
+    /// `pmatch`: path prefixes.
+    Prefixes(Vec<Vec<u8>>),
+    /// `op oneof/anyof/allof (...)`: the operator applied to each element.
+    Modified(ModifierKind, Vec<Matcher>),
+    /// `op val(field)` or `op transformer(...)`: the right side is extracted too.
+    Field(Cmp, Box<Operand>),
+    /// `evt.around[T] = D`: within D milliseconds.
+    Around(u64),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cmp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Clone, Debug, Default)]
+struct ConstSet {
+    ints: HashSet<i128>,
+    bytes: HashSet<Vec<u8>>,
+    others: Vec<Const>,
+}
+
+impl ConstSet {
+    fn insert(&mut self, c: Const) {
+        match c {
+            Const::Int(v) => {
+                self.ints.insert(v);
+            }
+            Const::Bytes(b) => {
+                self.bytes.insert(b);
+            }
+            other => self.others.push(other),
+        }
+    }
+
+    fn contains(&self, v: Value<'_>) -> bool {
+        match v {
+            Value::Int(i) => self.ints.contains(&i128::from(i)),
+            Value::Uint(u) => self.ints.contains(&i128::from(u)),
+            Value::Bool(b) => self.others.contains(&Const::Bool(b)),
+            Value::Bytes(b) => self.bytes.contains(b),
+            Value::Ip(_) | Value::Double(_) => self.others.iter().any(|c| compare(v, Cmp::Eq, c)),
+        }
+    }
+}
+
+/// How a field with several values satisfies a check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Multi {
+    /// One value (the first).
+    Single,
+    /// Ancestor fields: the check holds if it holds for any value.
+    Any,
+    /// `fd.ip`, `fd.port`, `fd.net`, `fd.proto`: either end of a socket; `!=` means neither.
+    Ends,
+    /// List fields: `in` is a subset test, `intersects` an overlap test.
+    List,
+}
+
+/// The left side of a check: a field, or a transformer over fields and constants.
+#[derive(Clone, Debug)]
+enum Operand {
+    Field { field: Field, slot: usize },
+    Transform { kind: TransformerKind, args: Vec<Operand>, slot: usize },
+    Const { value: Vec<u8>, slot: usize },
+}
+
+impl Operand {
+    fn slot(&self) -> usize {
+        match self {
+            Operand::Field { slot, .. }
+            | Operand::Transform { slot, .. }
+            | Operand::Const { slot, .. } => *slot,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct CheckNode {
+    lhs: Operand,
+    multi: Multi,
+    list_op: Option<OpKind>,
+    matcher: Matcher,
+}
+
+#[derive(Clone, Debug)]
+enum Node {
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+    Check(Box<CheckNode>),
+}
+
+/// A compiled condition.
+#[derive(Clone, Debug)]
+pub struct Filter {
+    root: Node,
+    slots: usize,
+    text: String,
+}
+
+/// What evaluating a [`Filter`] needs besides the event: buffers for extracted values and the
+/// memory of stateful fields. One per thread; reused from event to event.
+#[derive(Clone, Debug, Default)]
+pub struct Scratch {
+    values: Vec<Values>,
+    states: Vec<CheckState>,
+}
+
+impl Scratch {
+    /// Scratch for a filter.
+    pub fn for_filter(filter: &Filter) -> Scratch {
+        Scratch {
+            values: vec![Values::new(); filter.slots],
+            states: vec![CheckState::default(); filter.slots],
+        }
+    }
+}
+
+/// Options of compiling a condition.
+#[derive(Clone, Copy, Debug)]
+pub struct CompileOptions {
+    /// Deepest nesting the parser accepts (libs: 100 for filters, 1000 for rules).
+    pub max_depth: u32,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        CompileOptions { max_depth: syntax::Parser::new().max_depth() }
+    }
+}
+
+/// Why a condition cannot be compiled.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CompileError {
+    /// The text does not parse.
+    #[error("{0}")]
+    Syntax(#[from] syntax::ParseError),
+    /// It parses, but refers to unknown things or misuses types; every problem found.
+    #[error("{}", .0.first().map(ToString::to_string).unwrap_or_default())]
+    Check(Vec<CheckError>),
+}
+
+impl CompileError {
+    /// Every problem, rendered with the condition text underlined.
+    pub fn render(&self, condition: &str) -> String {
+        match self {
+            CompileError::Syntax(e) => {
+                let span =
+                    Span::new(e.position.offset, (e.position.offset + 1).min(condition.len()));
+                crate::error::render_span(&e.kind.to_string(), span, condition)
+            }
+            CompileError::Check(errors) => {
+                errors.iter().map(|e| e.render(condition)).collect::<Vec<_>>().join("\n")
+            }
+        }
+    }
+}
+
+impl Filter {
+    /// Parses, checks and compiles a condition that may use no macros or lists.
+    pub fn compile(text: &str) -> Result<Filter, CompileError> {
+        Filter::compile_with(text, &NoDefinitions, CompileOptions::default())
+    }
+
+    /// Parses, checks and compiles a condition with the given macros and lists.
+    pub fn compile_with(
+        text: &str,
+        defs: &dyn Definitions,
+        options: CompileOptions,
+    ) -> Result<Filter, CompileError> {
+        let mut parser = syntax::Parser::new();
+        parser.set_max_depth(options.max_depth);
+        let expr = parser.parse(text)?;
+        Filter::from_expr(&expr, text, defs)
+    }
+
+    /// Checks and compiles an already parsed condition.
+    pub fn from_expr(
+        expr: &Expr,
+        text: &str,
+        defs: &dyn Definitions,
+    ) -> Result<Filter, CompileError> {
+        let mut checker = Checker { defs, errors: Vec::new(), slots: 0, macro_stack: Vec::new() };
+        let root = checker.expr(expr);
+        if !checker.errors.is_empty() {
+            return Err(CompileError::Check(checker.errors));
+        }
+        Ok(Filter {
+            root: root.unwrap_or(Node::And(Vec::new())),
+            slots: checker.slots,
+            text: text.to_owned(),
+        })
+    }
+
+    /// The condition's text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the event matches.
+    pub fn matches(&self, ctx: &EventContext<'_>, scratch: &mut Scratch) -> bool {
+        if scratch.values.len() < self.slots {
+            *scratch = Scratch::for_filter(self);
+        }
+        eval(&self.root, ctx, scratch)
+    }
+}
+
+struct Checker<'d> {
+    defs: &'d dyn Definitions,
+    errors: Vec<CheckError>,
+    slots: usize,
+    macro_stack: Vec<String>,
+}
+
+impl Checker<'_> {
+    fn slot(&mut self) -> usize {
+        self.slots += 1;
+        self.slots - 1
+    }
+
+    fn error(&mut self, span: Span, message: impl Into<String>) {
+        self.errors.push(CheckError::new(span, message));
+    }
+
+    fn expr(&mut self, e: &Expr) -> Option<Node> {
+        match e {
+            Expr::And(l) => {
+                let children: Vec<_> = l.children.iter().map(|c| self.expr(c)).collect();
+                Some(Node::And(children.into_iter().collect::<Option<_>>()?))
+            }
+            Expr::Or(l) => {
+                let children: Vec<_> = l.children.iter().map(|c| self.expr(c)).collect();
+                Some(Node::Or(children.into_iter().collect::<Option<_>>()?))
+            }
+            Expr::Not(n) => {
+                let child = self.expr(&n.child)?;
+                Some(if n.is_negation() { Node::Not(Box::new(child)) } else { child })
+            }
+            Expr::Macro(m) => {
+                if self.macro_stack.iter().any(|s| s == &m.name) {
+                    self.error(m.span, format!("macro `{}` refers to itself", m.name));
+                    return None;
+                }
+                let Some(body) = self.defs.macro_expr(&m.name) else {
+                    self.error(m.span, format!("undefined macro `{}`", m.name));
+                    return None;
+                };
+                self.macro_stack.push(m.name.clone());
+                let node = self.expr(body);
+                self.macro_stack.pop();
+                node
+            }
+            Expr::Check(c) => self.check(c).map(|c| Node::Check(Box::new(c))),
+        }
+    }
+
+    /// Binds a field of the AST.
+    fn field(&mut self, f: &syntax::Field) -> Option<Field> {
+        let arg = f.arg.as_ref().map(|a| a.value.text.as_str());
+        match Field::parse(&f.name, arg) {
+            Ok(field) => Some(field),
+            Err(e) => {
+                self.error(f.span, e.to_string());
+                None
+            }
+        }
+    }
+
+    /// The left side of a check; returns the operand and the type of its values.
+    fn operand(&mut self, op: &syntax::Operand) -> Option<(Operand, ParamType, Option<Field>)> {
+        match op {
+            syntax::Operand::Field(f) => {
+                let field = self.field(f)?;
+                let ty = field.ty();
+                let slot = self.slot();
+                Some((Operand::Field { field: field.clone(), slot }, ty, Some(field)))
+            }
+            syntax::Operand::Transformer(t) => self.transformer(t).map(|(o, ty)| (o, ty, None)),
+        }
+    }
+
+    fn transformer(&mut self, t: &syntax::Transformer) -> Option<(Operand, ParamType)> {
+        let mut args = Vec::new();
+        let mut types = Vec::new();
+        for a in &t.args {
+            match a {
+                TransformerArg::Field(f) => {
+                    let field = self.field(f)?;
+                    if field.def().has(epf::NO_TRANSFORMER) {
+                        self.error(
+                            f.span,
+                            format!("field `{}` cannot be used in a transformer", f.name),
+                        );
+                        return None;
+                    }
+                    types.push((field.ty(), field.is_list()));
+                    let slot = self.slot();
+                    args.push(Operand::Field { field, slot });
+                }
+                TransformerArg::Transformer(inner) => {
+                    let (o, ty) = self.transformer(inner)?;
+                    types.push((ty, false));
+                    args.push(o);
+                }
+                TransformerArg::Value(v) => {
+                    types.push((ParamType::Charbuf, false));
+                    let slot = self.slot();
+                    args.push(Operand::Const { value: v.text.as_bytes().to_vec(), slot });
+                }
+                TransformerArg::List(l) => {
+                    self.error(l.span, "transformer lists are not supported here");
+                    return None;
+                }
+            }
+        }
+        let bad = |c: &mut Checker<'_>, why: &str| {
+            c.error(
+                t.span,
+                format!("can't add field transformer: {why} by '{}' transformer", t.kind),
+            );
+        };
+        let ty = match t.kind {
+            TransformerKind::ToLower | TransformerKind::ToUpper | TransformerKind::Basename => {
+                match types.as_slice() {
+                    [(ty, false)] if kind_of(*ty) == Kind::Str => *ty,
+                    [(ty, _)] => {
+                        bad(self, &format!("type '{}' is not supported", ty.name()));
+                        return None;
+                    }
+                    _ => {
+                        bad(self, "exactly one argument is required");
+                        return None;
+                    }
+                }
+            }
+            TransformerKind::B64 => match types.as_slice() {
+                [(ty, false)] if matches!(kind_of(*ty), Kind::Str | Kind::Buffer) => *ty,
+                _ => {
+                    bad(self, "only a string or buffer is supported");
+                    return None;
+                }
+            },
+            TransformerKind::Len => match types.as_slice() {
+                [(ty, list)] if *list || matches!(kind_of(*ty), Kind::Str | Kind::Buffer) => {
+                    ParamType::Uint64
+                }
+                _ => {
+                    bad(self, "only a string, a buffer or a list is supported");
+                    return None;
+                }
+            },
+            TransformerKind::Join => match types.as_slice() {
+                [(_, false), (_, true)] => ParamType::Charbuf,
+                _ => {
+                    bad(self, "a separator and a list field are required");
+                    return None;
+                }
+            },
+            TransformerKind::Concat => {
+                if types.len() < 2
+                    || types.iter().any(|(ty, list)| *list || kind_of(*ty) != Kind::Str)
+                {
+                    bad(self, "two or more non-list strings are required");
+                    return None;
+                }
+                ParamType::Charbuf
+            }
+            TransformerKind::GetOpt => {
+                self.error(t.name_span, "the `getopt` transformer is not supported by lanner yet");
+                return None;
+            }
+        };
+        if t.arg.is_some() {
+            self.error(t.span, format!("transformer '{}' does not take an argument", t.kind));
+            return None;
+        }
+        let slot = self.slot();
+        Some((Operand::Transform { kind: t.kind, args, slot }, ty))
+    }
+
+    fn check(&mut self, c: &syntax::Check) -> Option<CheckNode> {
+        let (lhs, ty, field) = self.operand(&c.left)?;
+        let op = c.op.kind.canonical();
+        let kind = kind_of(ty);
+        let multi = match &field {
+            Some(f) if f.is_any_ancestor() => Multi::Any,
+            Some(f)
+                if matches!(
+                    f.id(),
+                    FieldId::FdIp | FieldId::FdPort | FieldId::FdNet | FieldId::FdProto
+                ) =>
+            {
+                Multi::Ends
+            }
+            Some(f) if f.is_list() => Multi::List,
+            _ => Multi::Single,
+        };
+        let op_span = c.op.span;
+        let name = field.as_ref().map_or_else(|| "transformer".to_owned(), Field::to_text);
+        if field.as_ref().is_some_and(|f| f.def().has(epf::PRINT_ONLY)) {
+            self.error(c.left.span(), format!("field `{name}` can only be used in outputs"));
+            return None;
+        }
+        // Operator against type.
+        if multi == Multi::List && !matches!(op, OpKind::Exists | OpKind::In | OpKind::Intersects) {
+            self.error(
+                op_span,
+                format!(
+                    "list filter '{name}' only supports operators 'exists', 'in' and 'intersects'"
+                ),
+            );
+            return None;
+        }
+        let allowed = match kind {
+            Kind::Str => !matches!(op, OpKind::BContains | OpKind::BStartsWith),
+            Kind::Buffer => matches!(
+                op,
+                OpKind::Exists
+                    | OpKind::Eq
+                    | OpKind::Ne
+                    | OpKind::Contains
+                    | OpKind::BContains
+                    | OpKind::StartsWith
+                    | OpKind::BStartsWith
+                    | OpKind::EndsWith
+                    | OpKind::In
+                    | OpKind::Intersects
+            ),
+            Kind::Int | Kind::Double => matches!(
+                op,
+                OpKind::Exists
+                    | OpKind::Eq
+                    | OpKind::Ne
+                    | OpKind::Lt
+                    | OpKind::Le
+                    | OpKind::Gt
+                    | OpKind::Ge
+                    | OpKind::In
+                    | OpKind::Intersects
+            ),
+            Kind::Bool | Kind::Ip | Kind::Net => {
+                matches!(
+                    op,
+                    OpKind::Exists | OpKind::Eq | OpKind::Ne | OpKind::In | OpKind::Intersects
+                )
+            }
+        };
+        if !allowed {
+            self.error(
+                op_span,
+                format!("'{op}' operator not supported for {} filters", kind_name(kind)),
+            );
+            return None;
+        }
+        if field.as_ref().is_some_and(|f| f.id() == FieldId::EvtAround) {
+            if op != OpKind::Eq {
+                self.error(op_span, "evt.around supports only '=' comparison operator");
+                return None;
+            }
+            let Some(Rhs::Value(v)) = &c.right else {
+                self.error(c.span, "evt.around needs a number of milliseconds");
+                return None;
+            };
+            let Some(ms) = parse_int(&v.text).and_then(|n| u64::try_from(n).ok()) else {
+                self.error(v.span, format!("`{}` is not a number of milliseconds", v.text));
+                return None;
+            };
+            return Some(CheckNode {
+                lhs,
+                multi: Multi::Single,
+                list_op: None,
+                matcher: Matcher::Around(ms),
+            });
+        }
+        let evt_type = field.as_ref().is_some_and(|f| f.id() == FieldId::EvtType);
+        let matcher = match (&c.right, op) {
+            (None, _) => Matcher::Exists,
+            (Some(rhs), _) if c.modifier.is_some() => {
+                let items = self.list_items(rhs)?;
+                let mut each = Vec::new();
+                for (text, span) in items {
+                    each.push(self.single_matcher(op, &text, span, ty, evt_type)?);
+                }
+                Matcher::Modified(c.modifier.map_or(ModifierKind::AnyOf, |m| m.kind), each)
+            }
+            (Some(rhs @ (Rhs::List(_) | Rhs::ListRef(_))), OpKind::In | OpKind::Intersects) => {
+                let items = self.list_items(rhs)?;
+                let mut set = ConstSet::default();
+                for (text, span) in items {
+                    set.insert(self.constant(&text, span, ty, evt_type)?);
+                }
+                Matcher::Set(set)
+            }
+            (Some(rhs @ (Rhs::List(_) | Rhs::ListRef(_))), OpKind::PMatch) => {
+                let items = self.list_items(rhs)?;
+                Matcher::Prefixes(
+                    items
+                        .into_iter()
+                        .map(|(t, _)| t.trim_end_matches('/').as_bytes().to_vec())
+                        .collect(),
+                )
+            }
+            (Some(Rhs::Value(v)), OpKind::In | OpKind::Intersects | OpKind::PMatch) => {
+                // A single value after a list operator: a one-element list.
+                if op == OpKind::PMatch {
+                    Matcher::Prefixes(vec![v.text.trim_end_matches('/').as_bytes().to_vec()])
+                } else {
+                    let mut set = ConstSet::default();
+                    set.insert(self.constant(&v.text, v.span, ty, evt_type)?);
+                    Matcher::Set(set)
+                }
+            }
+            (Some(Rhs::Value(v)), _) => self.single_matcher(op, &v.text, v.span, ty, evt_type)?,
+            (Some(Rhs::Val(val)), _) => {
+                let rf = self.field(&val.field)?;
+                if rf.def().has(epf::NO_RHS) {
+                    self.error(
+                        val.field.span,
+                        format!(
+                            "field '{}' can't be used as a right-hand side field",
+                            rf.to_text()
+                        ),
+                    );
+                    return None;
+                }
+                if field.as_ref().is_some_and(|f| f.def().has(epf::NO_RHS)) {
+                    self.error(
+                        c.left.span(),
+                        format!("field '{name}' doesn't support right-hand side fields"),
+                    );
+                    return None;
+                }
+                let cmp = self.cmp_of(op, c.op.span)?;
+                let slot = self.slot();
+                Matcher::Field(cmp, Box::new(Operand::Field { field: rf, slot }))
+            }
+            (Some(Rhs::Transformer(t)), _) => {
+                let (o, _) = self.transformer(t)?;
+                let cmp = self.cmp_of(op, c.op.span)?;
+                Matcher::Field(cmp, Box::new(o))
+            }
+            (Some(rhs), _) => {
+                self.error(rhs.span(), format!("'{op}' needs a single value"));
+                return None;
+            }
+        };
+        let list_op = (multi == Multi::List).then_some(op);
+        Some(CheckNode { lhs, multi, list_op, matcher })
+    }
+
+    fn cmp_of(&mut self, op: OpKind, span: Span) -> Option<Cmp> {
+        Some(match op {
+            OpKind::Eq => Cmp::Eq,
+            OpKind::Ne => Cmp::Ne,
+            OpKind::Lt => Cmp::Lt,
+            OpKind::Le => Cmp::Le,
+            OpKind::Gt => Cmp::Gt,
+            OpKind::Ge => Cmp::Ge,
+            _ => {
+                self.error(span, format!("'{op}' cannot compare with a field"));
+                return None;
+            }
+        })
+    }
+
+    /// The items of a list on the right side (inline, or a named list).
+    fn list_items(&mut self, rhs: &Rhs) -> Option<Vec<(String, Span)>> {
+        match rhs {
+            Rhs::List(l) => Some(l.items.iter().map(|v| (v.text.clone(), v.span)).collect()),
+            Rhs::ListRef(id) => match self.defs.list(&id.name) {
+                Some(items) => Some(items.iter().map(|t| (t.clone(), id.span)).collect()),
+                None => {
+                    self.error(id.span, format!("undefined list `{}`", id.name));
+                    None
+                }
+            },
+            Rhs::Value(v) => Some(vec![(v.text.clone(), v.span)]),
+            other => {
+                self.error(other.span(), "a list of values is expected here");
+                None
+            }
+        }
+    }
+
+    fn single_matcher(
+        &mut self,
+        op: OpKind,
+        text: &str,
+        span: Span,
+        ty: ParamType,
+        evt_type: bool,
+    ) -> Option<Matcher> {
+        let bytes = text.as_bytes().to_vec();
+        Some(match op {
+            OpKind::Contains => Matcher::Contains(bytes),
+            OpKind::IContains => Matcher::IContains(bytes.to_ascii_lowercase()),
+            OpKind::StartsWith => Matcher::StartsWith(bytes),
+            OpKind::EndsWith => Matcher::EndsWith(bytes),
+            OpKind::BContains | OpKind::BStartsWith => {
+                let Some(decoded) = hex_decode(text) else {
+                    self.error(
+                        span,
+                        "filter error: bcontains and bstartswith operator support hex strings only",
+                    );
+                    return None;
+                };
+                if op == OpKind::BContains {
+                    Matcher::Contains(decoded)
+                } else {
+                    Matcher::StartsWith(decoded)
+                }
+            }
+            OpKind::Glob => Matcher::Glob(Glob::new(&bytes, false)),
+            OpKind::IGlob => Matcher::Glob(Glob::new(&bytes, true)),
+            OpKind::Regex => match regex::bytes::Regex::new(&format!("^(?:{text})$")) {
+                Ok(re) => Matcher::Regex(re),
+                Err(e) => {
+                    self.error(span, format!("invalid regex pattern: {e}"));
+                    return None;
+                }
+            },
+            OpKind::In | OpKind::Intersects => {
+                let mut set = ConstSet::default();
+                set.insert(self.constant(text, span, ty, evt_type)?);
+                Matcher::Set(set)
+            }
+            OpKind::PMatch => {
+                Matcher::Prefixes(vec![text.trim_end_matches('/').as_bytes().to_vec()])
+            }
+            OpKind::Exists => Matcher::Exists,
+            other => {
+                let cmp = self.cmp_of(other, span)?;
+                Matcher::Cmp(cmp, self.constant(text, span, ty, evt_type)?)
+            }
+        })
+    }
+
+    /// A value of the right side, parsed into the field's type.
+    fn constant(&mut self, text: &str, span: Span, ty: ParamType, evt_type: bool) -> Option<Const> {
+        let kind = kind_of(ty);
+        let parsed = match kind {
+            Kind::Str | Kind::Buffer => {
+                if evt_type && !is_event_name(text) {
+                    self.error(span, format!("unknown event type {text}"));
+                    return None;
+                }
+                Some(Const::Bytes(text.as_bytes().to_vec()))
+            }
+            Kind::Int => parse_int(text)
+                .or_else(|| {
+                    (ty == ParamType::Port).then(|| port_by_name(text).map(i128::from)).flatten()
+                })
+                .map(Const::Int),
+            Kind::Bool => match text {
+                "true" => Some(Const::Bool(true)),
+                "false" => Some(Const::Bool(false)),
+                _ => None,
+            },
+            Kind::Ip => text.parse::<IpAddr>().ok().map(Const::Ip),
+            Kind::Net => parse_net(text).map(|(ip, bits)| Const::Net(ip, bits)),
+            Kind::Double => text.parse::<f64>().ok().map(Const::Double),
+        };
+        if parsed.is_none() {
+            let what = match kind {
+                Kind::Ip => "an IP address",
+                Kind::Net => "an IP network",
+                Kind::Bool => "a boolean (true or false)",
+                Kind::Double => "a number",
+                _ if ty == ParamType::Port => "a port number or service name",
+                _ => "a number",
+            };
+            self.error(span, format!("`{text}` is not {what}"));
+        }
+        parsed
+    }
+}
+
+fn is_event_name(name: &str) -> bool {
+    (0..EVENT_MAX as u16).any(|c| event_info(c).is_some_and(|i| i.name == name))
+        || (0..1024u16).any(|c| syscall_name(c) == Some(name))
+}
+
+/// Decimal or `0x` hexadecimal, with an optional sign.
+fn parse_int(text: &str) -> Option<i128> {
+    let (neg, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let v = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+        Some(hex) => i128::from_str_radix(hex, 16).ok()?,
+        None => digits.parse::<i128>().ok()?,
+    };
+    Some(if neg { -v } else { v })
+}
+
+fn parse_net(text: &str) -> Option<(IpAddr, u8)> {
+    let (ip, bits) = text.split_once('/')?;
+    let ip: IpAddr = ip.parse().ok()?;
+    let bits: u8 = bits.parse().ok()?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    (bits <= max).then_some((ip, bits))
+}
+
+fn hex_decode(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || text.is_empty() {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// Well-known service names a port value may be written as.
+fn port_by_name(name: &str) -> Option<u16> {
+    Some(match name {
+        "ftp-data" => 20,
+        "ftp" => 21,
+        "ssh" => 22,
+        "telnet" => 23,
+        "smtp" => 25,
+        "domain" => 53,
+        "http" => 80,
+        "kerberos" => 88,
+        "pop3" => 110,
+        "sunrpc" => 111,
+        "nntp" => 119,
+        "ntp" => 123,
+        "imap" => 143,
+        "snmp" => 161,
+        "ldap" => 389,
+        "https" => 443,
+        "microsoft-ds" => 445,
+        "syslog" => 514,
+        "submission" => 587,
+        "ldaps" => 636,
+        "imaps" => 993,
+        "pop3s" => 995,
+        "mysql" => 3306,
+        "postgresql" => 5432,
+        "redis" => 6379,
+        "http-alt" => 8080,
+        _ => return None,
+    })
+}
+
+fn in_net(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - u32::from(bits)) };
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - u32::from(bits)) };
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V4(_)) => {
+            a.to_ipv4_mapped().is_some_and(|a| in_net(IpAddr::V4(a), net, bits))
+        }
+        _ => false,
+    }
+}
+
+/// Compares one extracted value with a constant.
+fn compare(v: Value<'_>, cmp: Cmp, c: &Const) -> bool {
+    use std::cmp::Ordering;
+    let ord: Option<Ordering> = match (v, c) {
+        (Value::Int(a), Const::Int(b)) => Some(i128::from(a).cmp(b)),
+        (Value::Uint(a), Const::Int(b)) => Some(i128::from(a).cmp(b)),
+        (Value::Bool(a), Const::Bool(b)) => Some(a.cmp(b)),
+        (Value::Bytes(a), Const::Bytes(b)) => Some(a.cmp(b.as_slice())),
+        (Value::Ip(a), Const::Ip(b)) => {
+            Some(if a == *b { Ordering::Equal } else { Ordering::Less })
+        }
+        (Value::Ip(a), Const::Net(n, bits)) => {
+            Some(if in_net(a, *n, *bits) { Ordering::Equal } else { Ordering::Less })
+        }
+        (Value::Double(a), Const::Double(b)) => a.partial_cmp(b),
+        (Value::Double(a), Const::Int(b)) => a.partial_cmp(&(*b as f64)),
+        _ => None,
+    };
+    let Some(ord) = ord else { return false };
+    match cmp {
+        Cmp::Eq => ord == Ordering::Equal,
+        Cmp::Ne => ord != Ordering::Equal,
+        Cmp::Lt => ord == Ordering::Less,
+        Cmp::Le => ord != Ordering::Greater,
+        Cmp::Gt => ord == Ordering::Greater,
+        Cmp::Ge => ord != Ordering::Less,
+    }
+}
+
+/// Compares two extracted values (field against field).
+fn compare_values(a: Value<'_>, cmp: Cmp, b: Value<'_>) -> bool {
+    let c = match b {
+        Value::Int(i) => Const::Int(i128::from(i)),
+        Value::Uint(u) => Const::Int(i128::from(u)),
+        Value::Bool(x) => Const::Bool(x),
+        Value::Bytes(x) => Const::Bytes(x.to_vec()),
+        Value::Ip(ip) => Const::Ip(ip),
+        Value::Double(d) => Const::Double(d),
+    };
+    compare(a, cmp, &c)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn as_bytes<'v>(v: &Value<'v>) -> Option<&'v [u8]> {
+    match v {
+        Value::Bytes(b) => Some(b),
+        _ => None,
+    }
+}
+
+/// Whether one value satisfies a matcher (fields on the right side are already extracted into
+/// `rhs`).
+fn matches_value(m: &Matcher, v: Value<'_>, rhs: &Values) -> bool {
+    match m {
+        Matcher::Exists => true,
+        Matcher::Cmp(cmp, c) => compare(v, *cmp, c),
+        Matcher::Contains(n) => as_bytes(&v).is_some_and(|h| contains(h, n)),
+        Matcher::IContains(n) => as_bytes(&v).is_some_and(|h| contains(&h.to_ascii_lowercase(), n)),
+        Matcher::StartsWith(n) => as_bytes(&v).is_some_and(|h| h.starts_with(n)),
+        Matcher::EndsWith(n) => as_bytes(&v).is_some_and(|h| h.ends_with(n)),
+        Matcher::Glob(g) => as_bytes(&v).is_some_and(|h| g.matches(h)),
+        Matcher::Regex(re) => as_bytes(&v).is_some_and(|h| re.is_match(h)),
+        Matcher::Set(set) => set.contains(v),
+        Matcher::Prefixes(ps) => as_bytes(&v).is_some_and(|h| {
+            ps.iter().any(|p| {
+                h == p.as_slice() || (h.starts_with(p) && (p.is_empty() || h[p.len()] == b'/'))
+            })
+        }),
+        Matcher::Modified(kind, each) => {
+            let n = each.iter().filter(|m| matches_value(m, v, rhs)).count();
+            match kind {
+                ModifierKind::OneOf => n == 1,
+                ModifierKind::AnyOf => n >= 1,
+                ModifierKind::AllOf => n == each.len(),
+            }
+        }
+        Matcher::Field(cmp, _) => rhs.first().is_some_and(|r| compare_values(v, *cmp, r)),
+        Matcher::Around(ms) => matches!(v, Value::Uint(d) if d <= *ms),
+    }
+}
+
+/// Extracts an operand into its slot (and its arguments into theirs).
+fn fill(op: &Operand, ctx: &EventContext<'_>, scratch: &mut Scratch) {
+    match op {
+        Operand::Field { field, slot } => {
+            let (values, states) = (&mut scratch.values, &mut scratch.states);
+            extract(field, ctx, Mode::Filter, &mut states[*slot], &mut values[*slot]);
+        }
+        Operand::Const { value, slot } => {
+            let out = &mut scratch.values[*slot];
+            out.clear();
+            out.push_bytes(value);
+        }
+        Operand::Transform { kind, args, slot } => {
+            for a in args {
+                fill(a, ctx, scratch);
+            }
+            let mut out = std::mem::take(&mut scratch.values[*slot]);
+            out.clear();
+            transform(*kind, args, scratch, &mut out);
+            scratch.values[*slot] = out;
+        }
+    }
+}
+
+fn transform(kind: TransformerKind, args: &[Operand], scratch: &Scratch, out: &mut Values) {
+    let input = &scratch.values[args[0].slot()];
+    match kind {
+        TransformerKind::ToLower | TransformerKind::ToUpper => {
+            for v in input.iter() {
+                if let Value::Bytes(b) = v {
+                    out.push_with(|o| {
+                        o.extend(b.iter().map(|c| {
+                            if kind == TransformerKind::ToLower {
+                                c.to_ascii_lowercase()
+                            } else {
+                                c.to_ascii_uppercase()
+                            }
+                        }))
+                    });
+                }
+            }
+        }
+        TransformerKind::Basename => {
+            for v in input.iter() {
+                if let Value::Bytes(b) = v {
+                    let base = b.iter().rposition(|&c| c == b'/').map_or(b, |i| &b[i + 1..]);
+                    out.push_bytes(base);
+                }
+            }
+        }
+        TransformerKind::B64 => {
+            for v in input.iter() {
+                if let Value::Bytes(b) = v
+                    && let Some(decoded) = base64_decode(b)
+                {
+                    out.push_bytes(&decoded);
+                }
+            }
+        }
+        TransformerKind::Len => {
+            if input.len() > 1
+                || matches!(&args[0], Operand::Field { field, .. } if field.is_list())
+            {
+                out.push_uint(input.len() as u64);
+            } else if let Some(Value::Bytes(b)) = input.first() {
+                out.push_uint(b.len() as u64);
+            }
+        }
+        TransformerKind::Join => {
+            let sep = match scratch.values[args[0].slot()].first() {
+                Some(Value::Bytes(s)) => s.to_vec(),
+                _ => return,
+            };
+            let list = &scratch.values[args[1].slot()];
+            if list.is_empty() {
+                return;
+            }
+            out.push_with(|o| {
+                for (i, v) in list.iter().enumerate() {
+                    if i > 0 {
+                        o.extend_from_slice(&sep);
+                    }
+                    if let Value::Bytes(b) = v {
+                        o.extend_from_slice(b);
+                    }
+                }
+            });
+        }
+        TransformerKind::Concat => {
+            if args.iter().any(|a| scratch.values[a.slot()].is_empty()) {
+                return;
+            }
+            out.push_with(|o| {
+                for a in args {
+                    if let Some(Value::Bytes(b)) = scratch.values[a.slot()].first() {
+                        o.extend_from_slice(b);
+                    }
+                }
+            });
+        }
+        TransformerKind::GetOpt => {}
+    }
+}
+
+/// Base64 decoding with optional padding.
+fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(input.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for &c in input {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+fn eval(node: &Node, ctx: &EventContext<'_>, scratch: &mut Scratch) -> bool {
+    match node {
+        Node::And(children) => children.iter().all(|c| eval(c, ctx, scratch)),
+        Node::Or(children) => children.iter().any(|c| eval(c, ctx, scratch)),
+        Node::Not(child) => !eval(child, ctx, scratch),
+        Node::Check(check) => eval_check(check, ctx, scratch),
+    }
+}
+
+fn eval_check(check: &CheckNode, ctx: &EventContext<'_>, scratch: &mut Scratch) -> bool {
+    fill(&check.lhs, ctx, scratch);
+    if let Matcher::Field(_, rhs) = &check.matcher {
+        fill(rhs, ctx, scratch);
+    }
+    let rhs_slot = match &check.matcher {
+        Matcher::Field(_, rhs) => Some(rhs.slot()),
+        _ => None,
+    };
+    let values = &scratch.values[check.lhs.slot()];
+    let empty = Values::new();
+    let rhs = rhs_slot.map_or(&empty, |s| &scratch.values[s]);
+    if values.is_empty() || (rhs_slot.is_some() && rhs.is_empty()) {
+        return false;
+    }
+    if matches!(check.matcher, Matcher::Exists) {
+        return true;
+    }
+    match check.multi {
+        Multi::Single => values.first().is_some_and(|v| matches_value(&check.matcher, v, rhs)),
+        Multi::Any => values.iter().any(|v| matches_value(&check.matcher, v, rhs)),
+        Multi::Ends => {
+            if let Matcher::Cmp(Cmp::Ne, c) = &check.matcher {
+                values.iter().all(|v| !compare(v, Cmp::Eq, c))
+            } else {
+                values.iter().any(|v| matches_value(&check.matcher, v, rhs))
+            }
+        }
+        Multi::List => match check.list_op {
+            Some(OpKind::In) => values.iter().all(|v| matches_value(&check.matcher, v, rhs)),
+            _ => values.iter().any(|v| matches_value(&check.matcher, v, rhs)),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_numbers_and_nets() {
+        assert_eq!(parse_int("42"), Some(42));
+        assert_eq!(parse_int("-1"), Some(-1));
+        assert_eq!(parse_int("0x1F"), Some(31));
+        assert_eq!(parse_int("abc"), None);
+        assert!(in_net("10.1.2.3".parse().unwrap(), "10.0.0.0".parse().unwrap(), 8));
+        assert!(!in_net("11.1.2.3".parse().unwrap(), "10.0.0.0".parse().unwrap(), 8));
+        assert_eq!(hex_decode("7f454c46"), Some(b"\x7fELF".to_vec()));
+        assert_eq!(hex_decode("7g"), None);
+        assert_eq!(base64_decode(b"aGVsbG8="), Some(b"hello".to_vec()));
+        assert_eq!(base64_decode(b"aGVsbG8"), Some(b"hello".to_vec()));
+    }
+
+    #[test]
+    fn reports_every_problem() {
+        let err = Filter::compile("proc.nmae = bash and fd.num contains 3 and evt.type = nope")
+            .unwrap_err();
+        let CompileError::Check(errors) = &err else { panic!("{err}") };
+        let messages: Vec<_> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "unknown field `proc.nmae` (did you mean `proc.name`?)",
+                "'contains' operator not supported for numeric filters",
+                "unknown event type nope",
+            ]
+        );
+        assert!(Filter::compile("proc.name = bash").is_ok());
+        assert!(Filter::compile("undefined_macro").is_err());
+    }
+}
