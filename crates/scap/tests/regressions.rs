@@ -60,3 +60,22 @@ fn regression(name: &str) -> std::path::PathBuf {
         .join("../../fuzz/regressions/scap_reader")
         .join(name)
 }
+
+/// Not a lanner bug, kept because the fuzzer stopped on it: `falco_event` 0.5.1 formats a
+/// `SyscallResult` with `Debug` by negating it, which overflows for `i64::MIN` (a panic with
+/// overflow checks, a wrong errno without). lanner renders results itself, without negating;
+/// this pins that its rendering of that value stays right, and that the typed view decodes.
+#[test]
+fn syscall_result_of_i64_min_renders() {
+    use lanner_event::render::{NoState, RenderOptions, write_args};
+
+    let data = std::fs::read(regression("typed-debug-syscall-result-i64-min")).unwrap();
+    let mut reader = Reader::new(std::io::Cursor::new(data)).unwrap();
+    let record = reader.next().unwrap().unwrap();
+    assert_eq!(record.event.name(), "execve");
+    let mut out = Vec::new();
+    write_args(&mut out, &record.event, &NoState, &RenderOptions::default(), &mut Vec::new());
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("res=-9223372036854775808 exe=cat "), "{text}");
+    assert!(record.event.typed().is_ok());
+}
