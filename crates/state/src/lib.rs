@@ -208,9 +208,8 @@ impl State {
                 if !skips_reset && let Some(t) = self.threads.get_mut(tid) {
                     t.latency = 0;
                 }
-                if ev.info().is_some_and(|i| i.category.is_internal() || i.params.is_empty())
-                    || tid < 0
-                {
+                // Scheduler and internal events do not interrupt a syscall's two halves.
+                if skips_reset || ev.info().is_some_and(|i| i.category.is_internal()) {
                     // nothing an exit could need
                 } else {
                     let slot = self.last_enter.entry(tid).or_default();
@@ -356,9 +355,18 @@ impl State {
         self.users.get(&uid)
     }
 
-    /// Whether an address belongs to one of the machine's interfaces.
+    /// Whether an address belongs to the machine, as libsinsp decides it: an IPv4 address of
+    /// one of its interfaces, or an IPv6 address in the /64 of one of them (so `::` counts, as
+    /// the prefix of `::1`). Without an interface list, loopback addresses are local.
     pub fn is_local_ip(&self, ip: IpAddr) -> bool {
-        self.local_ips.contains(&ip)
+        if self.local_ips.is_empty() {
+            return ip.is_loopback();
+        }
+        self.local_ips.iter().any(|&local| match (ip, local) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => a == b,
+            (IpAddr::V6(a), IpAddr::V6(b)) => u128::from(a) >> 64 == u128::from(b) >> 64,
+            _ => false,
+        })
     }
 
     /// The name of a group.
@@ -383,10 +391,11 @@ fn event_fd_of_exit(ev: &RawEvent<'_>, enter: Option<&RawEvent<'_>>) -> i64 {
     use lanner_event::value::int;
     let Some(info) = ev.info() else { return -1 };
     if info.flags.contains(EventFlags::CREATES_FD) {
+        // pipe and socketpair create two: the event is about the first.
         let fd = ev
             .param_by_name("fd")
-            .or_else(|| ev.param_by_name("res"))
             .or_else(|| ev.param_by_name("fd1"))
+            .or_else(|| ev.param_by_name("res"))
             .map_or(-1, int);
         return if fd >= 0 { fd } else { -1 };
     }

@@ -186,9 +186,10 @@ impl State {
         child.tid = child_tid;
         child.clone_ts = ts;
         if res > 0 {
-            // The parent's view: the child's pid is ours for a thread, its tid for a process.
+            // The parent's view: the child's pid is ours for a thread, its tid for a process;
+            // either way the thread that called clone is its parent.
             child.pid = if is_thread { x.int("pid").unwrap_or(child_tid) } else { child_tid };
-            child.ptid = if is_thread { x.int("ptid").unwrap_or(-1) } else { x.ev.tid() };
+            child.ptid = x.ev.tid();
         } else {
             child.pid = x.int("pid").unwrap_or(child_tid);
             child.ptid = parent_tid;
@@ -211,6 +212,21 @@ impl State {
         }
         if let Some(v) = x.int("fdlimit") {
             child.fdlimit = v;
+        }
+        if let Some(v) = x.uint("pgft_maj") {
+            child.pfmajor = v;
+        }
+        if let Some(v) = x.uint("pgft_min") {
+            child.pfminor = v;
+        }
+        if let Some(v) = x.uint("vm_size") {
+            child.vmsize_kb = v as u32;
+        }
+        if let Some(v) = x.uint("vm_rss") {
+            child.vmrss_kb = v as u32;
+        }
+        if let Some(v) = x.uint("vm_swap") {
+            child.vmswap_kb = v as u32;
         }
         if let Some(v) = x.uint("uid") {
             child.uid = v as u32;
@@ -268,9 +284,8 @@ impl State {
         if let Some(comm) = x.param("comm") {
             t.comm = cstr(comm).to_vec();
         }
-        if let Some(cwd) = x.param("cwd") {
-            t.cwd = dir_with_slash(cstr(cwd));
-        }
+        // The working directory does not change at execve; libsinsp ignores the `cwd`
+        // parameter there (it only seeds a thread's cwd at clone).
         if let Some(env) = x.param("env") {
             t.env = env.to_vec();
         }
@@ -479,6 +494,11 @@ impl State {
     /// Memory and page-fault counters that some events report for their thread.
     pub(crate) fn update_counters(&mut self, ev: &RawEvent<'_>) {
         let Some(info) = ev.info() else { return };
+        if matches!(info.name, "clone" | "fork" | "vfork" | "clone3") {
+            // A child's own clone exit reports the child's fresh counters, but the thread was
+            // made by its parent's clone exit, whose values libsinsp keeps.
+            return;
+        }
         let has = |name: &str| info.params.iter().take(ev.nparams()).any(|p| p.name == name);
         if !has("vm_size") && !has("pgft_maj") {
             return;

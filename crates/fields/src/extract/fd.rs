@@ -106,10 +106,9 @@ fn typechar_without_fd(ctx: &EventContext<'_>) -> u8 {
     }
 }
 
-/// Whether the local end of a connected socket is its client end: the client address is one
-/// of the machine's (or the socket has no known address to compare).
+/// Whether an address is one of the machine's.
 fn client_is_local(ctx: &EventContext<'_>, cip: IpAddr) -> bool {
-    ctx.state.is_local_ip(cip) || cip.is_loopback()
+    ctx.state.is_local_ip(cip)
 }
 
 pub(super) fn extract(field: &Field, ctx: &EventContext<'_>, out: &mut Values) {
@@ -344,7 +343,9 @@ pub(super) fn extract(field: &Field, ctx: &EventContext<'_>, out: &mut Values) {
             let v = match fd.kind {
                 FdKind::Ipv4Server | FdKind::Ipv6Server => true,
                 FdKind::Ipv4Socket | FdKind::Ipv6Socket => {
-                    ends(fd).is_some_and(|(_, _, sip, _)| client_is_local(ctx, sip))
+                    // A socket not connected yet has an all-zero peer.
+                    let peer = ends(fd).map(|(_, _, sip, _)| sip).or_else(|| unaddressed_ip(fd));
+                    peer.is_some_and(|ip| client_is_local(ctx, ip))
                 }
                 _ => false,
             };

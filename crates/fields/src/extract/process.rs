@@ -487,14 +487,9 @@ pub(super) fn extract(
             }
         }
         I::ProcNthreads => {
+            // A thread that exits still counts during its own procexit event.
             let pid = t.pid;
-            out.push_uint(
-                state
-                    .threads()
-                    .iter()
-                    .filter(|o| o.pid == pid && o.flags & ffi::PPM_CL_CLOSED == 0)
-                    .count() as u64,
-            );
+            out.push_uint(state.threads().iter().filter(|o| o.pid == pid).count() as u64);
         }
         I::ProcNchilds => {
             let pid = t.pid;
