@@ -209,10 +209,13 @@ impl Reader {
             self.end -= self.start;
             self.start = 0;
         }
-        if self.buf.len() < n {
-            self.buf.resize(n.next_power_of_two(), 0);
-        }
         while self.end < n {
+            if self.end == self.buf.len() {
+                // Grow with the data actually read, not with the length a block claims: a
+                // damaged length must not make a small file allocate hundreds of megabytes.
+                let grown = (self.buf.len() * 2).clamp(BUFFER_LEN, n.next_power_of_two());
+                self.buf.resize(grown, 0);
+            }
             match self.src.read(&mut self.buf[self.end..]) {
                 Ok(0) => break,
                 Ok(got) => self.end += got,
