@@ -8,8 +8,9 @@
 //! cargo run --release -p lanner-scap --example synth_capture -- OUT.scap N [--gzip]
 //! ```
 //!
-//! `--gzip` compresses the capture the way `sysdig -w -z` does (gzip, fast level). The capture is
-//! version 1.2 with `EV_V2` event blocks, which Debian's sysdig 0.29.3 and current libs open.
+//! `--gzip` compresses the capture as lanner's `Writer` does (gzip at flate2's fast level; libscap
+//! writes its default level, which inflates at much the same speed). The capture is version 1.2
+//! with `EV_V2` event blocks, which Debian's sysdig 0.29.3 and current libs open.
 //! Only event types that sysdig 0.29.3 knows are included, so both tools handle every event.
 
 use std::process::ExitCode;
