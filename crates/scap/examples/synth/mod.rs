@@ -20,7 +20,7 @@
 //! - **Timestamps** are rewritten so that the capture runs forward: each recording starts 1 ms
 //!   after the previous one ended and keeps its own spacing of events, and no event is earlier
 //!   than the one before it (one event of `sample.scap` is 300 ns out of order and is moved
-//!   forward). A round spans about 14 s of capture time.
+//!   forward). A round spans about 12 s of capture time.
 //! - **Thread ids** of the second and third recording are moved up by 100000 and 200000 (the
 //!   event's `tid`, every `PT_PID` parameter, and the tids, pids, parent and session ids of the
 //!   thread table), as if the three had been recorded in separate pid namespaces of one host:
