@@ -219,19 +219,19 @@ impl<R: Resolver + ?Sized> Ctx<'_, '_, R> {
             | ParamType::Uint64 => write_number(value, ty, format, bytes),
             ParamType::Errno => {
                 let v = le_int(bytes);
-                let _ = write!(value, "{v}");
+                push_int(value, v);
                 if let Some(name) = (v < 0).then(|| errno_name(v)).flatten() {
                     resolved.extend_from_slice(name.as_bytes());
                 }
             }
             ParamType::Fd => {
                 let fd = le_int(bytes);
-                let _ = write!(value, "{fd}");
+                push_int(value, fd);
                 self.resolve_fd(resolved, tid, fd);
             }
             ParamType::Pid => {
                 let pid = le_int(bytes);
-                let _ = write!(value, "{pid}");
+                push_int(value, pid);
                 if let Some(comm) = self.res.comm(pid) {
                     resolved.extend_from_slice(comm);
                 }
@@ -243,7 +243,7 @@ impl<R: Resolver + ?Sized> Ctx<'_, '_, R> {
             | ParamType::EnumFlags16
             | ParamType::EnumFlags32 => {
                 let v = le_uint(bytes) as u32;
-                let _ = write!(value, "{v}");
+                push_uint(value, u64::from(v));
                 write_flag_names(resolved, info.flag_names(), v);
             }
             ParamType::Mode => {
@@ -258,7 +258,7 @@ impl<R: Resolver + ?Sized> Ctx<'_, '_, R> {
                     resolved.extend_from_slice(b"<NONE>");
                     return;
                 }
-                let _ = write!(value, "{}", v as i32);
+                push_int(value, i64::from(v as i32));
                 let name = if ty == ParamType::Uid {
                     self.res.user_name(tid, v)
                 } else {
@@ -276,7 +276,7 @@ impl<R: Resolver + ?Sized> Ctx<'_, '_, R> {
             ParamType::Bytebuf => write_buffer(value, bytes, self.opts),
             ParamType::SigType => {
                 let sig = u32::from(bytes[0]);
-                let _ = write!(value, "{sig}");
+                push_uint(value, u64::from(sig));
                 if let Some(name) = signal_name(sig) {
                     resolved.extend_from_slice(name.as_bytes());
                 }
@@ -308,7 +308,7 @@ impl<R: Resolver + ?Sized> Ctx<'_, '_, R> {
             }
             ParamType::SyscallId => {
                 let id = le_uint(bytes) as u16;
-                let _ = write!(value, "{id}");
+                push_uint(value, u64::from(id));
                 resolved
                     .extend_from_slice(syscall_name(id).unwrap_or("<unknown syscall>").as_bytes());
             }
@@ -424,6 +424,16 @@ impl<R: Resolver + ?Sized> Ctx<'_, '_, R> {
     }
 }
 
+/// Appends a signed integer in decimal.
+pub fn push_int(out: &mut Vec<u8>, v: i64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Appends an unsigned integer in decimal.
+pub fn push_uint(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
 /// Joins `base` (ending in `/`, or empty) and a relative `path`, resolving `.`, `..` and
 /// repeated slashes, and replacing non-printable bytes with `.`.
 fn normalize_path(out: &mut Vec<u8>, base: &[u8], path: &[u8]) {
@@ -488,7 +498,7 @@ fn write_number(out: &mut Vec<u8>, ty: ParamType, format: PrintFormat, bytes: &[
             let _ = write!(out, "{signed:09}");
         }
         PrintFormat::Dec | PrintFormat::Id | PrintFormat::Dir | PrintFormat::Na => {
-            let _ = write!(out, "{signed}");
+            push_int(out, signed);
         }
     }
 }

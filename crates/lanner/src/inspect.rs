@@ -369,12 +369,18 @@ fn broken_pipe_or(e: std::io::Error) -> anyhow::Result<ExitCode> {
 fn write_line(line: &mut Vec<u8>, next: &Next<'_>, scratch: &mut Vec<u8>) {
     let ev = &next.record.event;
     let (cpu, res) = (next.record.cpu, next.state);
-    let _ = write!(line, "{} ", next.num);
+    let mut digits = itoa::Buffer::new();
+    line.extend_from_slice(digits.format(next.num).as_bytes());
+    line.push(b' ');
     write_time_of_day(line, ev.ts(), next.utc_offset);
     let tid = ev.tid();
-    let _ = write!(line, " {} ", cpu as i16);
+    line.push(b' ');
+    line.extend_from_slice(digits.format(cpu as i16).as_bytes());
+    line.push(b' ');
     line.extend_from_slice(res.comm(tid).unwrap_or(b"<NA>"));
-    let _ = write!(line, " ({tid}) ");
+    line.extend_from_slice(b" (");
+    line.extend_from_slice(digits.format(tid).as_bytes());
+    line.extend_from_slice(b") ");
     line.push(match ev.direction() {
         Direction::Enter => b'>',
         Direction::Exit => b'<',

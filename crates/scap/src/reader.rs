@@ -110,10 +110,9 @@ impl Reader {
         let compressed = got == 2 && magic == [0x1f, 0x8b];
         let chained = std::io::Cursor::new(magic[..got].to_vec()).chain(inner);
         let src: Box<dyn Read + Send> = if compressed {
-            Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
-                256 << 10,
-                chained,
-            )))
+            let inflate =
+                flate2::read::MultiGzDecoder::new(BufReader::with_capacity(256 << 10, chained));
+            Box::new(ThreadedInflate::spawn(inflate))
         } else {
             Box::new(chained)
         };
@@ -494,6 +493,91 @@ fn block_body(b: &[u8]) -> Result<&[u8], ErrorKind> {
         )));
     }
     Ok(&b[BLOCK_HEADER_LEN..len - BLOCK_TRAILER_LEN])
+}
+
+/// Bytes per chunk handed from the inflating thread to the reader.
+const INFLATE_CHUNK: usize = 256 << 10;
+/// Chunks in flight between the two: bounds the memory the pipeline holds.
+const INFLATE_DEPTH: usize = 4;
+
+/// Decompresses a gzip stream on a thread of its own and hands the bytes over in chunks, so
+/// inflating (the larger part of reading a compressed capture) runs beside parsing instead of
+/// before it. Chunk buffers go back to the inflating thread once read, so at most
+/// `INFLATE_DEPTH + 2` chunks exist at any time.
+struct ThreadedInflate {
+    chunks: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    spare: std::sync::mpsc::SyncSender<Vec<u8>>,
+    current: Vec<u8>,
+    pos: usize,
+}
+
+impl ThreadedInflate {
+    fn spawn(mut inflate: impl Read + Send + 'static) -> ThreadedInflate {
+        let (tx, chunks) = std::sync::mpsc::sync_channel(INFLATE_DEPTH);
+        let (spare, spares) = std::sync::mpsc::sync_channel::<Vec<u8>>(INFLATE_DEPTH + 2);
+        let started = std::thread::Builder::new().name("lanner-inflate".into()).spawn(move || {
+            loop {
+                let mut buf = spares.try_recv().unwrap_or_default();
+                buf.resize(INFLATE_CHUNK, 0);
+                let mut n = 0;
+                let mut failure = None;
+                while n < buf.len() {
+                    match inflate.read(&mut buf[n..]) {
+                        Ok(0) => break,
+                        Ok(got) => n += got,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            failure = Some(e);
+                            break;
+                        }
+                    }
+                }
+                buf.truncate(n);
+                // What was inflated before a failure still counts; an empty chunk is the end.
+                // A send fails only when the reader went away: then stop.
+                if n > 0 && tx.send(Ok(buf)).is_err() {
+                    return;
+                }
+                if let Some(e) = failure {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+                if n == 0 {
+                    return;
+                }
+            }
+        });
+        match started {
+            Ok(_) => ThreadedInflate { chunks, spare, current: Vec::new(), pos: 0 },
+            Err(e) => {
+                // No thread: the stream fails on its first read, with the reason.
+                let (tx, chunks) = std::sync::mpsc::sync_channel(1);
+                let _ = tx.send(Err(e));
+                ThreadedInflate { chunks, spare, current: Vec::new(), pos: 0 }
+            }
+        }
+    }
+}
+
+impl Read for ThreadedInflate {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos == self.current.len() {
+            match self.chunks.recv() {
+                Ok(Ok(next)) => {
+                    let used = std::mem::replace(&mut self.current, next);
+                    let _ = self.spare.try_send(used);
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                // The inflating thread finished: end of stream.
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.current.len() - self.pos);
+        out[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {

@@ -30,7 +30,7 @@ pub mod fd;
 mod parse;
 pub mod thread;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use lanner_event::render::{FdView, Resolver};
 use lanner_event::table::EventFlags;
@@ -85,17 +85,15 @@ pub struct StateStats {
 #[derive(Debug)]
 pub struct State {
     threads: ThreadTable,
-    users: HashMap<u32, User>,
-    groups: HashMap<u32, Vec<u8>>,
+    users: FxHashMap<u32, User>,
+    groups: FxHashMap<u32, Vec<u8>>,
     hostname: Vec<u8>,
     /// Addresses of the machine's interfaces.
     local_ips: Vec<IpAddr>,
     stats: StateStats,
     config: StateConfig,
     /// Last enter event of each thread, for captures that record both halves of syscalls.
-    last_enter: HashMap<i64, Vec<u8>>,
-    /// Last event time per thread.
-    last_seen: HashMap<i64, u64>,
+    last_enter: FxHashMap<i64, Vec<u8>>,
     last_purge_ts: u64,
     /// An fd closed by the previous event, removed when the next one arrives.
     pending_fd_removal: Option<(i64, i64)>,
@@ -123,14 +121,13 @@ impl State {
     pub fn with_config(config: StateConfig) -> State {
         State {
             threads: ThreadTable::default(),
-            users: HashMap::new(),
-            groups: HashMap::new(),
+            users: FxHashMap::default(),
+            groups: FxHashMap::default(),
             hostname: Vec::new(),
             local_ips: Vec::new(),
             stats: StateStats::default(),
             config,
-            last_enter: HashMap::new(),
-            last_seen: HashMap::new(),
+            last_enter: FxHashMap::default(),
             last_purge_ts: 0,
             pending_fd_removal: None,
             pending_thread_removal: None,
@@ -150,7 +147,6 @@ impl State {
     pub fn load_tables(&mut self, tables: &Tables) {
         self.threads = ThreadTable::default();
         self.last_enter.clear();
-        self.last_seen.clear();
         self.pending_fd_removal = None;
         self.pending_thread_removal = None;
         for entry in &tables.threads {
@@ -196,11 +192,9 @@ impl State {
         self.event_fd = -1;
         self.fd_name_changed = false;
         if !State::creates_no_thread(ev) {
-            if self.threads.get(tid).is_none() {
-                self.threads.insert(Thread::synthetic(tid));
-                self.stats.threads_synthesized += 1;
-            }
-            self.last_seen.insert(tid, ts);
+            let (thread, made) = self.threads.get_or_insert_with(tid, || Thread::synthetic(tid));
+            thread.last_seen = ts;
+            self.stats.threads_synthesized += u64::from(made);
         }
         let skips_reset = State::creates_no_thread(ev);
         match ev.direction() {
@@ -222,7 +216,9 @@ impl State {
                 self.parse_unpaired(ev);
             }
             Direction::Exit => {
-                let stored = self.last_enter.remove(&tid);
+                // Take the stored enter event out (the parsers need `&mut self`), and put the
+                // buffer back afterwards for the thread's next enter event.
+                let stored = self.last_enter.get_mut(&tid).map(std::mem::take);
                 let enter = stored
                     .as_deref()
                     .and_then(|b| RawEvent::new(b).ok())
@@ -232,9 +228,10 @@ impl State {
                     t.latency = enter.as_ref().map_or(0, |e| ts.saturating_sub(e.ts()));
                 }
                 self.parse_exit(&Exit { ev, enter });
-                if let Some(buf) = stored {
-                    // keep the allocation for the thread's next enter event
-                    self.last_enter.insert(tid, buf);
+                if let Some(buf) = stored
+                    && let Some(slot) = self.last_enter.get_mut(&tid)
+                {
+                    *slot = buf;
                 }
             }
         }
@@ -255,7 +252,6 @@ impl State {
         if !others {
             self.threads.remove(tid);
             self.last_enter.remove(&tid);
-            self.last_seen.remove(&tid);
             self.stats.threads_removed += 1;
         }
     }
@@ -268,33 +264,25 @@ impl State {
             .threads
             .iter()
             .filter(|t| t.synthetic || t.flags & lanner_event::ffi::PPM_CL_CLOSED != 0)
-            .filter(|t| {
-                let seen = self.last_seen.get(&t.tid).copied().unwrap_or(0);
-                now.saturating_sub(seen) > timeout
-            })
+            .filter(|t| now.saturating_sub(t.last_seen) > timeout)
             .map(|t| t.tid)
             .collect();
         for tid in stale {
             self.threads.remove(tid);
             self.last_enter.remove(&tid);
-            self.last_seen.remove(&tid);
             self.stats.threads_purged += 1;
         }
     }
 
     /// Keeps the table within `max_threads`: drops the least recently active tenth.
     fn purge_oldest(&mut self) {
-        let mut by_age: Vec<(u64, i64)> = self
-            .threads
-            .iter()
-            .map(|t| (self.last_seen.get(&t.tid).copied().unwrap_or(0), t.tid))
-            .collect();
+        let mut by_age: Vec<(u64, i64)> =
+            self.threads.iter().map(|t| (t.last_seen, t.tid)).collect();
         by_age.sort_unstable();
         let excess = self.threads.len() - self.config.max_threads + self.config.max_threads / 10;
         for &(_, tid) in by_age.iter().take(excess) {
             self.threads.remove(tid);
             self.last_enter.remove(&tid);
-            self.last_seen.remove(&tid);
             self.stats.threads_purged += 1;
         }
     }

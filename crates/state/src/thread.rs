@@ -1,6 +1,6 @@
 //! Threads: what is known of each thread, and the table of all of them.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use lanner_scap::tables::ThreadEntry;
 
@@ -66,6 +66,8 @@ pub struct Thread {
     /// Whether the thread was created for an event of an unknown thread (so most of it is
     /// unknown).
     pub synthetic: bool,
+    /// Time of the last event the thread made (ns since the epoch; 0 for none yet).
+    pub last_seen: u64,
 }
 
 impl Thread {
@@ -119,6 +121,7 @@ impl Thread {
             latency: 0,
             fds: FdTable::default(),
             synthetic: false,
+            last_seen: 0,
         }
     }
 
@@ -152,7 +155,7 @@ impl Thread {
 /// All known threads, by tid.
 #[derive(Clone, Debug, Default)]
 pub struct ThreadTable {
-    threads: HashMap<i64, Thread>,
+    threads: FxHashMap<i64, Thread>,
 }
 
 impl ThreadTable {
@@ -164,6 +167,20 @@ impl ThreadTable {
     /// The thread with this tid, to change it.
     pub fn get_mut(&mut self, tid: i64) -> Option<&mut Thread> {
         self.threads.get_mut(&tid)
+    }
+
+    /// The thread with this tid, made by `make` if it is not known; says whether it was made.
+    pub fn get_or_insert_with(
+        &mut self,
+        tid: i64,
+        make: impl FnOnce() -> Thread,
+    ) -> (&mut Thread, bool) {
+        let mut made = false;
+        let t = self.threads.entry(tid).or_insert_with(|| {
+            made = true;
+            make()
+        });
+        (t, made)
     }
 
     /// Adds (or replaces) a thread.

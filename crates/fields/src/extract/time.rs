@@ -34,10 +34,26 @@ fn write_hms(out: &mut Vec<u8>, day_secs: u64) {
 }
 
 /// `HH:MM:SS.nnnnnnnnn`, local time.
+///
+/// Every printed event line starts with this, so it is written digit by digit into a fixed
+/// array rather than through the formatting machinery.
 pub fn write_time_of_day(out: &mut Vec<u8>, ts: u64, offset: i64) {
-    write_hms(out, seconds_of_day(ts, offset));
-    out.push(b'.');
-    push_padded(out, ts % NS, 9);
+    let day = seconds_of_day(ts, offset);
+    let (h, m, s) = (day / 3600, day % 3600 / 60, day % 60);
+    let digit = |v: u64| b'0' + (v % 10) as u8;
+    let mut b = *b"00:00:00.000000000";
+    b[0] = digit(h / 10);
+    b[1] = digit(h);
+    b[3] = digit(m / 10);
+    b[4] = digit(m);
+    b[6] = digit(s / 10);
+    b[7] = digit(s);
+    let mut ns = ts % NS;
+    for i in (9..18).rev() {
+        b[i] = digit(ns);
+        ns /= 10;
+    }
+    out.extend_from_slice(&b);
 }
 
 /// `HH:MM:SS`, local time.
