@@ -26,7 +26,7 @@ use anyhow::Context;
 use clap::Args;
 use lanner_event::Direction;
 use lanner_event::render::{self, BufferFormat, RenderOptions, Resolver};
-use lanner_fields::extract::time::write_time_of_day;
+use lanner_fields::extract::time::{write_datetime, write_time_of_day};
 use lanner_fields::{EventContext, Format, FormatScratch};
 use lanner_filter::{Filter, Scratch};
 use lanner_scap::{Compression, EventRecord, FLAG_STATE_ONLY, Reader, Writer};
@@ -365,6 +365,9 @@ fn broken_pipe_or(e: std::io::Error) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// `PPME_PLUGINEVENT_E`: events of plugins, which sysdig prints in a format of their own.
+const PLUGIN_EVENT: u16 = 322;
+
 /// One line in sysdig's default format, with its newline.
 fn write_line(line: &mut Vec<u8>, next: &Next<'_>, scratch: &mut Vec<u8>) {
     let ev = &next.record.event;
@@ -372,6 +375,13 @@ fn write_line(line: &mut Vec<u8>, next: &Next<'_>, scratch: &mut Vec<u8>) {
     let mut digits = itoa::Buffer::new();
     line.extend_from_slice(digits.format(next.num).as_bytes());
     line.push(b' ');
+    if ev.event_type() == PLUGIN_EVENT {
+        // `%evt.num %evt.datetime.s [%evt.pluginname] %evt.plugininfo`; no plugin is loaded
+        // to name or describe the event.
+        write_datetime(line, ev.ts(), next.utc_offset, false);
+        line.extend_from_slice(b" [<NA>] <NA>\n");
+        return;
+    }
     write_time_of_day(line, ev.ts(), next.utc_offset);
     let tid = ev.tid();
     line.push(b' ');

@@ -108,6 +108,38 @@ fn copies_read_back_identically_and_open_in_sysdig() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The synthetic captures sysdig opens: their copies print in sysdig as the originals do.
+#[test]
+fn synthetic_copies_open_in_sysdig() {
+    if !sysdig_available() {
+        eprintln!("\n*** SKIPPING synthetic_copies_open_in_sysdig: sysdig is not installed ***\n");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("lanner-write-synth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let golden = root().join("testdata/golden/inspect-synthetic");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(root().join("testdata/scap-synthetic")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let want = golden.join(format!("{name}.D.txt"));
+        if !want.exists() {
+            continue;
+        }
+        let copy = dir.join(format!("{name}.copy.scap"));
+        lanner(&["inspect", "-r", path.to_str().unwrap(), "-w", copy.to_str().unwrap()]);
+        let got = run(Command::new("sysdig").args(["-r", copy.to_str().unwrap(), "-D"]));
+        assert_eq!(
+            got,
+            std::fs::read_to_string(want).unwrap(),
+            "{name}: sysdig prints the copy differently"
+        );
+        checked += 1;
+    }
+    assert!(checked > 40, "{checked} synthetic copies checked");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn numevents_limits_the_copy() {
     let dir = std::env::temp_dir().join(format!("lanner-write-n-{}", std::process::id()));

@@ -30,9 +30,61 @@ fn read_all(reader: &mut Reader) -> (Tables, Vec<(u16, u32, Vec<u8>)>) {
     (reader.tables().clone(), events)
 }
 
+/// The synthetic captures lanner reads without error (every block layout the fixtures lack).
+fn synthetic_captures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/scap-synthetic");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".scap"))
+        .filter(|p| {
+            let Ok(mut r) = Reader::open(p) else { return false };
+            loop {
+                match r.next() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return true,
+                    Err(_) => return false,
+                }
+            }
+        })
+        .collect();
+    out.sort();
+    assert!(out.len() > 30);
+    out
+}
+
+/// The tables as the writer stores them, which is how libs' writer does: one fd list per
+/// thread of the process list, in its order (empty when the thread had none), none for threads
+/// it lacks; fd kinds the 2022 libscap does not know written as `UNSUPPORTED` with their name.
+fn as_written(mut tables: Tables) -> Tables {
+    use lanner_scap::tables::{FdInfo, FdList, NamedFdKind};
+    tables.fd_lists = tables
+        .threads
+        .iter()
+        .map(|t| {
+            tables
+                .fd_lists
+                .iter()
+                .find(|l| l.tid == t.tid)
+                .cloned()
+                .unwrap_or(FdList { tid: t.tid, fds: Vec::new() })
+        })
+        .collect();
+    for list in &mut tables.fd_lists {
+        for fd in &mut list.fds {
+            if let FdInfo::Named { kind, .. } = &mut fd.info
+                && *kind as u8 > 16
+            {
+                *kind = NamedFdKind::Unsupported;
+            }
+        }
+    }
+    tables
+}
+
 #[test]
 fn read_write_read_is_identity() {
-    for path in captures() {
+    for path in captures().into_iter().chain(synthetic_captures()) {
         let (tables, events) = read_all(&mut Reader::open(&path).unwrap());
         for compression in [Compression::None, Compression::Gzip] {
             let mut w = Writer::new(Vec::new(), &tables, compression).unwrap();
@@ -46,7 +98,11 @@ fn read_write_read_is_identity() {
             let name = path.display();
             // The writer always writes version 1.2.
             assert_eq!(tables2.version, (1, 2), "{name}");
-            assert_eq!(Tables { version: tables.version, ..tables2 }, tables, "{name} tables");
+            assert_eq!(
+                Tables { version: tables.version, ..tables2 },
+                as_written(tables.clone()),
+                "{name} tables"
+            );
             assert_eq!(events2.len(), events.len(), "{name}");
             assert!(events2 == events, "{name}: events differ after the round trip");
         }

@@ -84,8 +84,8 @@ fn write_date(out: &mut Vec<u8>, secs: i64) {
     push_padded(out, d, 2);
 }
 
-/// `YYYY-MM-DD HH:MM:SS[.nnnnnnnnn]`, local time.
-pub(crate) fn write_datetime(out: &mut Vec<u8>, ts: u64, offset: i64, nanos: bool) {
+/// `YYYY-MM-DD HH:MM:SS[.nnnnnnnnn]`, local time (nanoseconds when `nanos`).
+pub fn write_datetime(out: &mut Vec<u8>, ts: u64, offset: i64, nanos: bool) {
     let secs = (ts / NS) as i64 + offset;
     write_date(out, secs);
     out.push(b' ');
