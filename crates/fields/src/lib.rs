@@ -31,11 +31,13 @@
 pub mod extract;
 mod field;
 pub mod format;
+pub mod list;
 pub mod registry;
 mod value;
 
 pub use extract::{CheckState, EventContext, Mode, extract};
 pub use field::{Field, FieldArg, FieldError, PathEnd, closest, edit_distance, param_type};
 pub use format::{Format, FormatError, FormatScratch};
+pub use list::{ListFormat, ListOptions, write_list};
 pub use registry::{Class, FieldDef, FieldId, epf, fields, lookup};
 pub use value::{Value, Values};

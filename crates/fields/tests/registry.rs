@@ -1,7 +1,7 @@
 //! The registry is libs' field table: same names, types, flags and descriptions, in the same
 //! order (`testdata/fields/libs_fields.json`, derived from libs' filter checks).
 
-use lanner_fields::{FieldId, epf, fields, lookup, registry};
+use lanner_fields::{Class, FieldId, epf, fields, lookup, registry};
 
 #[test]
 fn registry_matches_libs() {
@@ -13,14 +13,27 @@ fn registry_matches_libs() {
         if class == "_source" {
             continue;
         }
+        let class = match class.as_str() {
+            "evt (generic, all sources)" => Class::Evt,
+            "evt (syscall only)" => Class::SyscallEvt,
+            "process (proc.*, thread.*)" => Class::Process,
+            "user" => Class::User,
+            "group" => Class::Group,
+            "fd" => Class::Fd,
+            "fs.path" => Class::FsPath,
+            "util" => Class::Util,
+            "fdlist" => Class::FdList,
+            other => panic!("class {other} unknown"),
+        };
         for f in list.as_array().unwrap() {
-            expected.push(f.clone());
+            expected.push((class, f.clone()));
         }
     }
     assert_eq!(fields().len(), expected.len());
-    for want in &expected {
+    for (class, want) in &expected {
         let name = want["name"].as_str().unwrap();
         let got = lookup(name).unwrap_or_else(|| panic!("{name} missing"));
+        assert_eq!(got.class, *class, "{name}");
         assert_eq!(
             format!("PT_{}", got.ty.name()).replace("PT_DYNAMIC", "PT_DYN"),
             want["type"].as_str().unwrap(),

@@ -11,16 +11,16 @@
 //!                                  lists expanded
 //! ```
 //!
-//! 1. **Syntax** ([`syntax`], implemented): the text becomes an AST faithful to what was
-//!    written, with the byte span of every node, under exactly libs' grammar and error
-//!    messages. Printing it gives the form Falco shows for compiled conditions.
-//! 2. **Checking** (to come): the AST is resolved against the field registry into a typed IR —
+//! 1. **Syntax** ([`syntax`]): the text becomes an AST faithful to what was written, with the
+//!    byte span of every node, under exactly libs' grammar and error messages. Printing it
+//!    gives the form Falco shows for compiled conditions.
+//! 2. **Checking** ([`Filter::compile_with`]): the AST is resolved against the field registry:
 //!    unknown fields, operators a type does not support, values that do not parse as the
-//!    field's type are load-time errors, reported all at once with the span to underline.
-//!    Macro references are expanded here; the IR has no notion of text.
-//! 3. **Compiling** (to come): the IR becomes a program built for speed (event-type index,
-//!    hash sets for `in`/`pmatch`, literals grouped per field, cheapest tests first) that also
-//!    reports the event types and fields it needs.
+//!    field's type are load-time errors ([`CheckError`]), reported all at once with the span to
+//!    underline. Macro references and lists are expanded here ([`Definitions`]).
+//! 3. **Compiling**: what the checker accepts becomes a program: typed constants, hash sets for
+//!    `in`/`intersects`/`pmatch`, compiled regexes and globs, one value slot per field
+//!    reference, evaluated with a per-thread [`Scratch`] that stops allocating once warm.
 //!
 //! The AST is never evaluated: only programs are. That keeps every check of the language at
 //! load time, where it can name the rule and the text at fault, and keeps the hot path free of

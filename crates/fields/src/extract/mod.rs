@@ -80,7 +80,7 @@ pub fn extract(
 ) {
     out.clear();
     match field.def().class {
-        Class::Evt => evt::extract(field, ctx, check, out),
+        Class::Evt | Class::SyscallEvt => evt::extract(field, ctx, check, out),
         Class::Process => process::extract(field, ctx, mode, check, out),
         Class::Fd => fd::extract(field, ctx, out),
         Class::User | Class::Group | Class::FdList | Class::FsPath | Class::Util => {

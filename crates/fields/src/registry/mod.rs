@@ -29,11 +29,13 @@ pub mod epf {
     pub const IS_LIST: u32 = 1 << 13;
 }
 
-/// The group a field belongs to, as `--list` shows them.
+/// The group a field belongs to: libs' filter-check classes, which `--list` prints as headings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Class {
-    /// `evt.*`, `syscall.type`.
+    /// `evt.*` fields of every event source (`evt.num`, `evt.time` ...).
     Evt,
+    /// `evt.*` fields of syscall events only, and `syscall.type`.
+    SyscallEvt,
     /// `proc.*`, `thread.*`.
     Process,
     /// `user.*`.
@@ -42,33 +44,59 @@ pub enum Class {
     Group,
     /// `fd.*`.
     Fd,
-    /// `fdlist.*`.
-    FdList,
     /// `fs.path.*`.
     FsPath,
     /// `util.*`.
     Util,
+    /// `fdlist.*`.
+    FdList,
 }
 
 impl Class {
-    /// The heading of the class in field listings, as libs names it.
-    pub fn title(self) -> &'static str {
+    /// Every class, in the order libs registers them (`filter_check_list.cpp`), which is the
+    /// order of listings.
+    pub const ALL: [Class; 9] = [
+        Class::Evt,
+        Class::SyscallEvt,
+        Class::Process,
+        Class::User,
+        Class::Group,
+        Class::Fd,
+        Class::FsPath,
+        Class::Util,
+        Class::FdList,
+    ];
+
+    /// The class name, as libs names it (two classes are called `evt`).
+    pub fn name(self) -> &'static str {
         match self {
-            Class::Evt => "evt",
+            Class::Evt | Class::SyscallEvt => "evt",
             Class::Process => "process",
             Class::User => "user",
             Class::Group => "group",
             Class::Fd => "fd",
-            Class::FdList => "fdlist",
-            Class::FsPath => "fspath",
+            Class::FsPath => "fs.path",
             Class::Util => "util",
+            Class::FdList => "fdlist",
         }
     }
 
-    /// What the class covers, for listings.
+    /// The short description that tells apart classes of the same name, or "".
+    pub fn short_desc(self) -> &'static str {
+        match self {
+            Class::Evt => "All event types",
+            Class::SyscallEvt => "Syscall events only",
+            _ => "",
+        }
+    }
+
+    /// What the class covers, as libs describes it.
     pub fn description(self) -> &'static str {
         match self {
-            Class::Evt => "Event fields applicable to syscall events.",
+            Class::Evt => "These fields can be used for all event types",
+            Class::SyscallEvt => {
+                "Event fields applicable to syscall events. Note that for most events you can access the individual arguments/parameters of each syscall via evt.arg, e.g. evt.arg.filename."
+            }
             Class::Process => {
                 "Additional information about the process and thread executing the syscall event."
             }
@@ -81,8 +109,14 @@ impl Class {
             Class::FsPath => {
                 "Every syscall that has a filesystem path in its arguments has these fields set with information related to the path arguments. This differs from the fd.* fields as it includes syscalls like unlink, rename, etc. that act directly on filesystem paths as compared to opened file descriptors."
             }
-            Class::Util => "Utility fields.",
+            Class::Util => "",
         }
+    }
+
+    /// Whether listings leave the class out (libs' `FL_HIDDEN`: `util.cnt` exists for
+    /// formats but is not advertised).
+    pub fn hidden(self) -> bool {
+        self == Class::Util
     }
 }
 

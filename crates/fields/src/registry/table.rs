@@ -172,7 +172,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtLatency,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.latency",
         ty: T::RelTime,
         flags: epf::DEPRECATED,
@@ -181,7 +181,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtLatencyS,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.latency.s",
         ty: T::RelTime,
         flags: epf::DEPRECATED,
@@ -190,7 +190,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtLatencyNs,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.latency.ns",
         ty: T::RelTime,
         flags: epf::DEPRECATED,
@@ -199,7 +199,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtLatencyQuantized,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.latency.quantized",
         ty: T::Uint64,
         flags: epf::TABLE_ONLY | epf::DEPRECATED,
@@ -208,7 +208,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtLatencyHuman,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.latency.human",
         ty: T::Charbuf,
         flags: epf::DEPRECATED,
@@ -217,7 +217,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtDeltatime,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.deltatime",
         ty: T::RelTime,
         flags: 0,
@@ -226,7 +226,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtDeltatimeS,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.deltatime.s",
         ty: T::RelTime,
         flags: 0,
@@ -235,7 +235,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtDeltatimeNs,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.deltatime.ns",
         ty: T::RelTime,
         flags: 0,
@@ -244,7 +244,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtOutputtime,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.outputtime",
         ty: T::Charbuf,
         flags: epf::PRINT_ONLY,
@@ -253,7 +253,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtDir,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.dir",
         ty: T::Charbuf,
         flags: epf::DEPRECATED,
@@ -262,7 +262,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtType,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.type",
         ty: T::Charbuf,
         flags: 0,
@@ -271,7 +271,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtTypeIs,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.type.is",
         ty: T::Uint32,
         flags: epf::ARG_REQUIRED,
@@ -280,7 +280,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::SyscallType,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "syscall.type",
         ty: T::Charbuf,
         flags: 0,
@@ -289,7 +289,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtCategory,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.category",
         ty: T::Charbuf,
         flags: 0,
@@ -298,7 +298,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtCpu,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.cpu",
         ty: T::Int16,
         flags: 0,
@@ -307,7 +307,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtArgs,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.args",
         ty: T::Charbuf,
         flags: 0,
@@ -316,7 +316,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtArg,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.arg",
         ty: T::Charbuf,
         flags: epf::ARG_REQUIRED | epf::NO_PTR_STABILITY,
@@ -325,7 +325,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtRawarg,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.rawarg",
         ty: T::Dyn,
         flags: epf::ARG_REQUIRED | epf::NO_RHS | epf::NO_TRANSFORMER,
@@ -334,7 +334,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtInfo,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.info",
         ty: T::Charbuf,
         flags: 0,
@@ -343,7 +343,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtBuffer,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.buffer",
         ty: T::Bytebuf,
         flags: epf::NO_PTR_STABILITY,
@@ -352,7 +352,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtBuflen,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.buflen",
         ty: T::Uint64,
         flags: 0,
@@ -361,7 +361,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtRes,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.res",
         ty: T::Charbuf,
         flags: epf::NO_PTR_STABILITY,
@@ -370,7 +370,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtRawres,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.rawres",
         ty: T::Int64,
         flags: 0,
@@ -379,7 +379,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtFailed,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.failed",
         ty: T::Bool,
         flags: 0,
@@ -388,7 +388,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtIsIo,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.is_io",
         ty: T::Bool,
         flags: 0,
@@ -397,7 +397,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtIsIoRead,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.is_io_read",
         ty: T::Bool,
         flags: 0,
@@ -406,7 +406,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtIsIoWrite,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.is_io_write",
         ty: T::Bool,
         flags: 0,
@@ -415,7 +415,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtIoDir,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.io_dir",
         ty: T::Charbuf,
         flags: 0,
@@ -424,7 +424,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtIsWait,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.is_wait",
         ty: T::Bool,
         flags: 0,
@@ -433,7 +433,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtWaitLatency,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.wait_latency",
         ty: T::RelTime,
         flags: epf::DEPRECATED,
@@ -442,7 +442,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtIsSyslog,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.is_syslog",
         ty: T::Bool,
         flags: 0,
@@ -451,7 +451,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtCount,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.count",
         ty: T::Uint32,
         flags: 0,
@@ -460,7 +460,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtCountError,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.count.error",
         ty: T::Uint32,
         flags: 0,
@@ -469,7 +469,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtCountErrorFile,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.count.error.file",
         ty: T::Uint32,
         flags: 0,
@@ -478,7 +478,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtCountErrorNet,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.count.error.net",
         ty: T::Uint32,
         flags: 0,
@@ -487,7 +487,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtCountErrorMemory,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.count.error.memory",
         ty: T::Uint32,
         flags: 0,
@@ -496,7 +496,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtCountErrorOther,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.count.error.other",
         ty: T::Uint32,
         flags: 0,
@@ -505,7 +505,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtCountExit,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.count.exit",
         ty: T::Uint32,
         flags: 0,
@@ -514,7 +514,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtCountProcinfo,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.count.procinfo",
         ty: T::Uint32,
         flags: epf::TABLE_ONLY,
@@ -523,7 +523,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtCountThreadinfo,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.count.threadinfo",
         ty: T::Uint32,
         flags: epf::TABLE_ONLY,
@@ -532,7 +532,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtAround,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.around",
         ty: T::Uint64,
         flags: epf::FILTER_ONLY | epf::ARG_REQUIRED | epf::NO_RHS | epf::NO_TRANSFORMER,
@@ -541,7 +541,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtAbspath,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.abspath",
         ty: T::Charbuf,
         flags: epf::ARG_REQUIRED,
@@ -550,7 +550,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtBuflenIn,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.buflen.in",
         ty: T::Uint64,
         flags: epf::TABLE_ONLY,
@@ -559,7 +559,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtBuflenOut,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.buflen.out",
         ty: T::Uint64,
         flags: epf::TABLE_ONLY,
@@ -568,7 +568,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtBuflenFile,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.buflen.file",
         ty: T::Uint64,
         flags: epf::TABLE_ONLY,
@@ -577,7 +577,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtBuflenFileIn,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.buflen.file.in",
         ty: T::Uint64,
         flags: epf::TABLE_ONLY,
@@ -586,7 +586,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtBuflenFileOut,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.buflen.file.out",
         ty: T::Uint64,
         flags: epf::TABLE_ONLY,
@@ -595,7 +595,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtBuflenNet,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.buflen.net",
         ty: T::Uint64,
         flags: epf::TABLE_ONLY,
@@ -604,7 +604,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtBuflenNetIn,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.buflen.net.in",
         ty: T::Uint64,
         flags: epf::TABLE_ONLY,
@@ -613,7 +613,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtBuflenNetOut,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.buflen.net.out",
         ty: T::Uint64,
         flags: epf::TABLE_ONLY,
@@ -622,7 +622,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtIsOpenRead,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.is_open_read",
         ty: T::Bool,
         flags: 0,
@@ -631,7 +631,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtIsOpenWrite,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.is_open_write",
         ty: T::Bool,
         flags: 0,
@@ -640,7 +640,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtInfraDockerName,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.infra.docker.name",
         ty: T::Charbuf,
         flags: epf::TABLE_ONLY,
@@ -649,7 +649,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtInfraDockerContainerId,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.infra.docker.container.id",
         ty: T::Charbuf,
         flags: epf::TABLE_ONLY,
@@ -658,7 +658,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtInfraDockerContainerName,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.infra.docker.container.name",
         ty: T::Charbuf,
         flags: epf::TABLE_ONLY,
@@ -667,7 +667,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtInfraDockerContainerImage,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.infra.docker.container.image",
         ty: T::Charbuf,
         flags: epf::TABLE_ONLY,
@@ -676,7 +676,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtIsOpenExec,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.is_open_exec",
         ty: T::Bool,
         flags: 0,
@@ -685,7 +685,7 @@ pub(super) static FIELDS: &[FieldDef] = &[
     },
     FieldDef {
         id: Id::EvtIsOpenCreate,
-        class: Class::Evt,
+        class: Class::SyscallEvt,
         name: "evt.is_open_create",
         ty: T::Bool,
         flags: 0,
