@@ -35,5 +35,7 @@ pub mod value;
 
 /// The libs constants (`PPM_*` flags, event codes ...) as `falco_event_schema` binds them.
 pub use falco_event_schema::ffi;
-pub use raw::{DecodeError, EventBuilder, HEADER_LEN, HEADER_LEN_V1, Params, RawEvent, TypedEvent};
+pub use raw::{
+    DecodeError, EventBuf, EventBuilder, HEADER_LEN, HEADER_LEN_V1, Params, RawEvent, TypedEvent,
+};
 pub use table::{Direction, EventInfo, ParamInfo, ParamType, event_info};

@@ -71,6 +71,7 @@ impl<'a> RawEvent<'a> {
     ///
     /// Events whose parameter data is shorter than the sum of the lengths are rejected; trailing
     /// bytes after the parameters (padding some writers leave) are allowed and ignored.
+    #[inline(always)]
     pub fn new(buf: &'a [u8]) -> Result<Self, DecodeError> {
         if buf.len() < HEADER_LEN {
             return Err(DecodeError::ShortHeader { got: buf.len() });
@@ -97,22 +98,35 @@ impl<'a> RawEvent<'a> {
         Ok(event)
     }
 
+    /// A view of bytes that [`RawEvent::new`] accepted before (`large` is what
+    /// [`RawEvent::is_large`] said then), without checking them again: for readers that check
+    /// an event once and hand it out later. On bytes that were not checked, accessors panic on
+    /// out-of-range lengths rather than read past the event.
+    #[inline]
+    pub fn from_checked(buf: &'a [u8], large: bool) -> Self {
+        RawEvent { buf, large }
+    }
+
     /// The whole event as bytes, exactly as it is stored and transported.
+    #[inline]
     pub fn as_bytes(&self) -> &'a [u8] {
         self.buf
     }
 
     /// Timestamp, nanoseconds since the epoch.
+    #[inline]
     pub fn ts(&self) -> u64 {
         read_u64(self.buf, 0)
     }
 
     /// The thread that generated the event (`-1` for none).
+    #[inline]
     pub fn tid(&self) -> i64 {
         read_u64(self.buf, 8) as i64
     }
 
     /// Length in bytes, header included.
+    #[inline]
     pub fn len(&self) -> u32 {
         read_u32(self.buf, 16)
     }
@@ -123,17 +137,20 @@ impl<'a> RawEvent<'a> {
     }
 
     /// The event type code (`PPME_*`).
+    #[inline]
     pub fn event_type(&self) -> u16 {
         read_u16(self.buf, 20)
     }
 
     /// Number of parameters actually present (may be fewer than the table's, for events
     /// recorded by older drivers, or more, for events recorded by newer ones).
+    #[inline]
     pub fn nparams(&self) -> usize {
         read_u32(self.buf, 22) as usize
     }
 
     /// The table entry of this event type; `None` for codes beyond the table.
+    #[inline]
     pub fn info(&self) -> Option<&'static EventInfo> {
         event_info(self.event_type())
     }
@@ -144,6 +161,7 @@ impl<'a> RawEvent<'a> {
     }
 
     /// Entry or exit half.
+    #[inline]
     pub fn direction(&self) -> Direction {
         Direction::of(self.event_type())
     }
@@ -153,10 +171,12 @@ impl<'a> RawEvent<'a> {
         self.large
     }
 
+    #[inline]
     fn width(&self) -> usize {
         if self.large { 4 } else { 2 }
     }
 
+    #[inline]
     fn param_len(&self, i: usize) -> usize {
         let at = HEADER_LEN + i * self.width();
         if self.large {
@@ -167,6 +187,7 @@ impl<'a> RawEvent<'a> {
     }
 
     /// The raw bytes of parameter `i`, or `None` if the event has fewer parameters.
+    #[inline]
     pub fn param(&self, i: usize) -> Option<&'a [u8]> {
         let n = self.nparams();
         if i >= n {
@@ -261,11 +282,13 @@ impl<'a> Iterator for Params<'a> {
 impl ExactSizeIterator for Params<'_> {}
 
 /// Reads a little-endian `u16` at `at`; the caller has checked the bounds.
+#[inline]
 pub(crate) fn read_u16(buf: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([buf[at], buf[at + 1]])
 }
 
 /// Reads a little-endian `u32` at `at`; the caller has checked the bounds.
+#[inline]
 pub(crate) fn read_u32(buf: &[u8], at: usize) -> u32 {
     let mut b = [0; 4];
     b.copy_from_slice(&buf[at..at + 4]);
@@ -273,10 +296,53 @@ pub(crate) fn read_u32(buf: &[u8], at: usize) -> u32 {
 }
 
 /// Reads a little-endian `u64` at `at`; the caller has checked the bounds.
+#[inline]
 pub(crate) fn read_u64(buf: &[u8], at: usize) -> u64 {
     let mut b = [0; 8];
     b.copy_from_slice(&buf[at..at + 8]);
     u64::from_le_bytes(b)
+}
+
+/// An owned copy of one event, checked when it was copied: the state keeps each thread's last
+/// enter event in one, and reading it back ([`EventBuf::get`]) checks nothing again.
+///
+/// The buffer is reused: copying event after event into it allocates only when an event is
+/// larger than every one before.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventBuf {
+    buf: Vec<u8>,
+    large: bool,
+}
+
+impl EventBuf {
+    /// An empty buffer.
+    pub const fn new() -> Self {
+        EventBuf { buf: Vec::new(), large: false }
+    }
+
+    /// Replaces the content with a copy of `ev`.
+    #[inline]
+    pub fn set(&mut self, ev: &RawEvent<'_>) {
+        self.buf.clear();
+        self.buf.extend_from_slice(ev.buf);
+        self.large = ev.large;
+    }
+
+    /// Empties the buffer, keeping its memory.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+    }
+
+    /// Whether no event is held.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// The event held, if any.
+    #[inline]
+    pub fn get(&self) -> Option<RawEvent<'_>> {
+        (!self.buf.is_empty()).then_some(RawEvent { buf: &self.buf, large: self.large })
+    }
 }
 
 /// Builds events: the inverse of [`RawEvent`], used by writers, converters and tests.

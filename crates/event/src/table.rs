@@ -308,6 +308,7 @@ pub enum Direction {
 
 impl Direction {
     /// The direction of an event type: even codes enter, odd codes exit.
+    #[inline]
     pub fn of(event_type: u16) -> Direction {
         if event_type.is_multiple_of(2) { Direction::Enter } else { Direction::Exit }
     }
@@ -350,6 +351,7 @@ const UNKNOWN_EVENT: EventInfo = EventInfo {
 
 /// The description of an event type, or `None` when the code is beyond the table
 /// (`>= PPM_EVENT_MAX`), which readers must skip.
+#[inline]
 pub fn event_info(event_type: u16) -> Option<&'static EventInfo> {
     EVENTS.get(usize::from(event_type))
 }

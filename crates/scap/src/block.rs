@@ -53,6 +53,7 @@ macro_rules! block_codes {
     ($($code:literal => $ty:expr, $name:literal;)*) => {
         impl BlockType {
             /// Decodes a block type code.
+            #[inline]
             pub fn from_code(code: u32) -> BlockType {
                 match code {
                     $($code => $ty,)*

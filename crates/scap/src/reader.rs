@@ -76,7 +76,7 @@ pub struct ReadStats {
 /// replace those of the earlier one when its header is met. Metadata blocks after the first
 /// event of a section are an error, as in libs; unknown blocks are skipped anywhere.
 pub struct Reader {
-    src: Box<dyn Read + Send>,
+    src: Source,
     compressed: bool,
     buf: Vec<u8>,
     /// Valid data in `buf` is `buf[start..end]`.
@@ -91,6 +91,8 @@ pub struct Reader {
     pending: bool,
     /// Scratch for converting version-1 events.
     convert: Vec<u8>,
+    /// The event [`Reader::advance`] moved to.
+    current: Current,
     /// The last section whose tables were handed out (the first section's are read with
     /// [`Reader::tables`] before any event).
     announced_section: u64,
@@ -109,17 +111,17 @@ impl Reader {
         let got = read_full(&mut inner, &mut magic).map_err(Error::io)?;
         let compressed = got == 2 && magic == [0x1f, 0x8b];
         let chained = std::io::Cursor::new(magic[..got].to_vec()).chain(inner);
-        let src: Box<dyn Read + Send> = if compressed {
+        let src = if compressed {
             let inflate =
                 flate2::read::MultiGzDecoder::new(BufReader::with_capacity(256 << 10, chained));
-            Box::new(ThreadedInflate::spawn(inflate))
+            Source::Ahead(ReadAhead::spawn(inflate))
         } else {
-            Box::new(chained)
+            Source::Ahead(ReadAhead::spawn(chained))
         };
         let mut reader = Reader {
             src,
             compressed,
-            buf: vec![0; BUFFER_LEN],
+            buf: Vec::new(),
             start: 0,
             end: 0,
             offset: 0,
@@ -127,6 +129,7 @@ impl Reader {
             stats: ReadStats::default(),
             pending: false,
             convert: Vec::new(),
+            current: Current::default(),
             announced_section: 1,
         };
         reader.read_section(true)?;
@@ -152,10 +155,101 @@ impl Reader {
     ///
     /// Events whose type is beyond the event table are skipped and counted, as libs does.
     #[expect(clippy::should_implement_trait, reason = "items borrow the reader: not an Iterator")]
+    #[inline]
     pub fn next(&mut self) -> Result<Option<EventRecord<'_>>> {
+        Ok(if self.advance()? { self.record() } else { None })
+    }
+
+    /// Moves to the next event; `false` at the end of the capture. [`Reader::record`] then
+    /// gives the event. Equivalent to [`Reader::next`], for loops that want the event's fields
+    /// without moving a record around.
+    #[inline]
+    pub fn advance(&mut self) -> Result<bool> {
+        // The common case, decided without side effects: a version-2 event block of a known
+        // event type, whole in the buffer and well-formed. Anything else, including every
+        // error, takes the general path, which checks the same things in the same order.
+        if let Some((at, evlen, len, large)) = self.buffered_event() {
+            let b = &self.buf[self.start..self.start + len];
+            let cpu = u16::from_le_bytes([b[8], b[9]]);
+            let flags = if at == BLOCK_HEADER_LEN + 6 {
+                u32::from_le_bytes([b[10], b[11], b[12], b[13]])
+            } else {
+                0
+            };
+            self.current = Current {
+                at: self.start + at,
+                len: evlen,
+                converted: false,
+                large,
+                cpu,
+                flags,
+                offset: self.offset,
+                new_tables: false,
+                valid: true,
+            };
+            self.stats.blocks += 1;
+            self.stats.event_blocks += 1;
+            self.start += len;
+            self.offset += len as u64;
+            return Ok(true);
+        }
+        self.advance_block()
+    }
+
+    /// The event [`Reader::advance`] moved to; `None` before the first and after the last.
+    #[inline]
+    pub fn record(&self) -> Option<EventRecord<'_>> {
+        let c = &self.current;
+        if !c.valid {
+            return None;
+        }
+        let bytes = if c.converted { &self.convert[..] } else { &self.buf[c.at..c.at + c.len] };
+        Some(EventRecord {
+            offset: c.offset,
+            cpu: c.cpu,
+            flags: c.flags,
+            event: RawEvent::from_checked(bytes, c.large),
+            section: self.stats.sections,
+            new_tables: c.new_tables.then_some(&self.tables),
+        })
+    }
+
+    /// Where the event of the buffered block starts and how long it is, and the block's
+    /// length, when the block is a version-2 event block that [`Reader::next`] can hand out
+    /// without further ado; `None` for anything else.
+    #[inline(always)]
+    fn buffered_event(&self) -> Option<(usize, usize, usize, bool)> {
+        if self.pending {
+            return None;
+        }
+        let b = self.buf.get(self.start..self.end)?;
+        let header: &[u8; BLOCK_HEADER_LEN] = b.first_chunk()?;
+        let code = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+        let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+        let at = match code {
+            0x216 | 0x221 => BLOCK_HEADER_LEN + 2,
+            0x217 | 0x222 => BLOCK_HEADER_LEN + 6,
+            _ => return None,
+        };
+        if len > b.len() || !len.is_multiple_of(4) || len < at + HEADER_LEN + BLOCK_TRAILER_LEN {
+            return None;
+        }
+        let ev = &b[at..len];
+        let evlen = u32::from_le_bytes([ev[16], ev[17], ev[18], ev[19]]) as usize;
+        let ty = u16::from_le_bytes([ev[20], ev[21]]);
+        if evlen < HEADER_LEN || evlen > ev.len() - BLOCK_TRAILER_LEN || event_info(ty).is_none() {
+            return None;
+        }
+        let large = RawEvent::new(&ev[..evlen]).ok()?.is_large();
+        Some((at, evlen, len, large))
+    }
+
+    /// [`Reader::advance`] for every block but the common one.
+    fn advance_block(&mut self) -> Result<bool> {
+        self.current.valid = false;
         loop {
             if !self.pending && self.next_block_header()?.is_none() {
-                return Ok(None);
+                return Ok(false);
             }
             self.pending = false;
             let (block, len) = self.peek_header();
@@ -170,7 +264,8 @@ impl Reader {
                         self.stats.unknown_event_types += 1;
                         continue;
                     }
-                    return self.event(block, v, len, with_flags).map(Some);
+                    self.event(block, v, len, with_flags)?;
+                    return Ok(true);
                 }
                 BlockType::SectionHeader => {
                     self.read_section(false)?;
@@ -199,10 +294,53 @@ impl Reader {
     /// Makes sure `n` bytes are buffered at `start`, reading more (and growing the buffer when a
     /// block is larger than it) as needed. Returns how many bytes are actually available, which
     /// is less than `n` only at the end of the stream.
+    #[inline]
     fn buffer(&mut self, n: usize) -> Result<usize> {
         if self.end - self.start >= n {
             return Ok(n);
         }
+        self.refill(n)
+    }
+
+    /// [`Reader::buffer`] when the bytes are not all there yet.
+    #[cold]
+    fn refill(&mut self, n: usize) -> Result<usize> {
+        let Source::Ahead(ahead) = &mut self.src else {
+            return self.refill_direct(n);
+        };
+        while self.end - self.start < n {
+            let chunk = match ahead.next_chunk() {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(e) => return Err(self.read_failed(e)),
+            };
+            let left = self.end - self.start;
+            if left <= READ_AHEAD_HEAD {
+                // The usual case: what is left of the buffer (a part of one block) goes in
+                // front of the new chunk's bytes, and the chunk becomes the buffer.
+                let mut chunk = chunk;
+                let start = READ_AHEAD_HEAD - left;
+                chunk[start..READ_AHEAD_HEAD].copy_from_slice(&self.buf[self.start..self.end]);
+                let spent = std::mem::replace(&mut self.buf, chunk);
+                ahead.recycle(spent);
+                self.start = start;
+                self.end = self.buf.len();
+            } else {
+                // A block larger than the head room spans chunks: gather it in the buffer.
+                self.buf.copy_within(self.start..self.end, 0);
+                self.buf.truncate(left);
+                self.buf.extend_from_slice(&chunk[READ_AHEAD_HEAD..]);
+                self.start = 0;
+                self.end = self.buf.len();
+                ahead.recycle(chunk);
+            }
+        }
+        Ok((self.end - self.start).min(n))
+    }
+
+    /// [`Reader::refill`] from a stream read on this thread.
+    fn refill_direct(&mut self, n: usize) -> Result<usize> {
+        let Source::Direct(src) = &mut self.src else { return Ok(0) };
         if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
@@ -215,21 +353,24 @@ impl Reader {
                 let grown = (self.buf.len() * 2).clamp(BUFFER_LEN, n.next_power_of_two());
                 self.buf.resize(grown, 0);
             }
-            match self.src.read(&mut self.buf[self.end..]) {
+            match src.read(&mut self.buf[self.end..]) {
                 Ok(0) => break,
                 Ok(got) => self.end += got,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) if self.compressed => {
-                    let kind = ErrorKind::Io(std::io::Error::new(
-                        e.kind(),
-                        format!("damaged gzip stream: {e}"),
-                    ));
-                    return Err(self.err_here(None, kind));
-                }
-                Err(e) => return Err(self.err_here(None, ErrorKind::Io(e))),
+                Err(e) => return Err(self.read_failed(e)),
             }
         }
         Ok((self.end - self.start).min(n))
+    }
+
+    /// The error for a failed read of the underlying stream.
+    fn read_failed(&self, e: std::io::Error) -> Error {
+        let kind = if self.compressed {
+            ErrorKind::Io(std::io::Error::new(e.kind(), format!("damaged gzip stream: {e}")))
+        } else {
+            ErrorKind::Io(e)
+        };
+        self.err_here(None, kind)
     }
 
     /// Reads the 8-byte header of the next block; `None` at a clean end of stream.
@@ -254,6 +395,7 @@ impl Reader {
 
     /// Checks the total length of the block whose header is buffered at `start`, before
     /// anything is allocated or read for it.
+    #[inline]
     fn check_block_len(&self) -> Result<()> {
         let (block, len) = self.peek_header();
         let min = BLOCK_HEADER_LEN + BLOCK_TRAILER_LEN;
@@ -282,6 +424,7 @@ impl Reader {
     }
 
     /// Type and total length of the block whose header is buffered at `start`.
+    #[inline(always)]
     fn peek_header(&self) -> (BlockType, usize) {
         let h = &self.buf[self.start..self.start + BLOCK_HEADER_LEN];
         let code = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
@@ -439,13 +582,14 @@ impl Reader {
         Ok(event_info(ty).is_none())
     }
 
+    /// Moves to the event of the buffered event block, checking it.
     fn event(
         &mut self,
         block: BlockType,
         version: EventBlockVersion,
         len: usize,
         with_flags: bool,
-    ) -> Result<EventRecord<'_>> {
+    ) -> Result<()> {
         let new_section = self.stats.sections > self.announced_section;
         self.announced_section = self.stats.sections;
         let offset = self.offset;
@@ -454,11 +598,9 @@ impl Reader {
         let err = |kind| Error { compressed, ..Error::at(offset, Some(block), kind) };
         let b = &self.buf[start + BLOCK_HEADER_LEN..start + len];
         let cpu = u16::from_le_bytes([b[0], b[1]]);
-        let (flags, ev) = if with_flags {
-            (u32::from_le_bytes([b[2], b[3], b[4], b[5]]), &b[6..])
-        } else {
-            (0, &b[2..])
-        };
+        let (flags, pre) =
+            if with_flags { (u32::from_le_bytes([b[2], b[3], b[4], b[5]]), 6) } else { (0, 2) };
+        let ev = &b[pre..];
         // The event's own length bounds it; what follows it (padding, pcapng options, the
         // trailer) is not part of it. Event block trailers are not checked, as in libs.
         let evlen = u32::from_le_bytes([ev[16], ev[17], ev[18], ev[19]]) as usize;
@@ -468,19 +610,45 @@ impl Reader {
                 "event length {evlen} does not fit its {len}-byte block"
             ))));
         }
+        let converted = version == EventBlockVersion::V1;
+        let large = if converted {
+            convert_v1(&ev[..evlen], &mut self.convert).map_err(err)?;
+            RawEvent::new(&self.convert).map_err(|e| err(ErrorKind::Event(e)))?.is_large()
+        } else {
+            RawEvent::new(&ev[..evlen]).map_err(|e| err(ErrorKind::Event(e)))?.is_large()
+        };
+        self.current = Current {
+            at: start + BLOCK_HEADER_LEN + pre,
+            len: if converted { self.convert.len() } else { evlen },
+            converted,
+            large,
+            cpu,
+            flags,
+            offset,
+            new_tables: new_section,
+            valid: true,
+        };
         self.start += len;
         self.offset += len as u64;
-        let event = if version == EventBlockVersion::V1 {
-            convert_v1(&ev[..evlen], &mut self.convert).map_err(err)?;
-            RawEvent::new(&self.convert).map_err(|e| err(ErrorKind::Event(e)))?
-        } else {
-            let ev =
-                &self.buf[start + BLOCK_HEADER_LEN + if with_flags { 6 } else { 2 }..][..evlen];
-            RawEvent::new(ev).map_err(|e| err(ErrorKind::Event(e)))?
-        };
-        let new_tables = new_section.then_some(&self.tables);
-        Ok(EventRecord { offset, cpu, flags, event, section: self.stats.sections, new_tables })
+        Ok(())
     }
+}
+
+/// Where the event the reader moved to is, and its record's other fields.
+#[derive(Clone, Copy, Debug, Default)]
+struct Current {
+    /// Start of the event in the buffer (unless converted).
+    at: usize,
+    len: usize,
+    /// A version-1 event, converted into `convert`.
+    converted: bool,
+    large: bool,
+    cpu: u16,
+    flags: u32,
+    offset: u64,
+    /// The first event of a section after the first.
+    new_tables: bool,
+    valid: bool,
 }
 
 /// Checks the trailer of a whole block and returns its body (header and trailer cut).
@@ -495,34 +663,59 @@ fn block_body(b: &[u8]) -> Result<&[u8], ErrorKind> {
     Ok(&b[BLOCK_HEADER_LEN..len - BLOCK_TRAILER_LEN])
 }
 
-/// Bytes per chunk handed from the inflating thread to the reader.
-const INFLATE_CHUNK: usize = 256 << 10;
-/// Chunks in flight between the two: bounds the memory the pipeline holds.
-const INFLATE_DEPTH: usize = 4;
-
-/// Decompresses a gzip stream on a thread of its own and hands the bytes over in chunks, so
-/// inflating (the larger part of reading a compressed capture) runs beside parsing instead of
-/// before it. Chunk buffers go back to the inflating thread once read, so at most
-/// `INFLATE_DEPTH + 2` chunks exist at any time.
-struct ThreadedInflate {
-    chunks: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
-    spare: std::sync::mpsc::SyncSender<Vec<u8>>,
-    current: Vec<u8>,
-    pos: usize,
+/// Where the reader's bytes come from.
+enum Source {
+    /// A stream read on the reader's own thread (kept for streams that must not be moved to
+    /// another thread; every constructor uses [`Source::Ahead`] today).
+    #[expect(dead_code, reason = "kept as the fallback of the buffering logic")]
+    Direct(Box<dyn Read + Send>),
+    /// Chunks read by a thread of their own.
+    Ahead(ReadAhead),
 }
 
-impl ThreadedInflate {
-    fn spawn(mut inflate: impl Read + Send + 'static) -> ThreadedInflate {
-        let (tx, chunks) = std::sync::mpsc::sync_channel(INFLATE_DEPTH);
-        let (spare, spares) = std::sync::mpsc::sync_channel::<Vec<u8>>(INFLATE_DEPTH + 2);
-        let started = std::thread::Builder::new().name("lanner-inflate".into()).spawn(move || {
+/// Bytes per chunk handed from the reading thread to the reader.
+const READ_AHEAD_CHUNK: usize = 256 << 10;
+/// Room left free at the front of each chunk, where the reader puts what was left of the
+/// previous chunk (the start of a block) so the block is contiguous without copying the chunk.
+const READ_AHEAD_HEAD: usize = 64 << 10;
+/// Chunks in flight between the two: bounds the memory the pipeline holds.
+const READ_AHEAD_DEPTH: usize = 4;
+
+/// Reads the byte stream on a thread of its own and hands the bytes over in chunks, so getting
+/// the bytes (the kernel's copy of a plain file; inflating, the larger part of reading a
+/// compressed capture) runs beside parsing instead of before it. The reader takes each chunk
+/// as its buffer (no copy) and gives spent ones back to be refilled, so at most
+/// `READ_AHEAD_DEPTH + 3` chunks exist at any time. Dropping it stops the thread and waits
+/// for it (at most the reading of one chunk), so no thread outlives its reader.
+struct ReadAhead {
+    chunks: Option<std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>>,
+    spare: std::sync::mpsc::SyncSender<Vec<u8>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    done: bool,
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        // With the receiving end gone the thread's next send fails and it returns.
+        drop(self.chunks.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl ReadAhead {
+    fn spawn(mut src: impl Read + Send + 'static) -> ReadAhead {
+        let (tx, chunks) = std::sync::mpsc::sync_channel(READ_AHEAD_DEPTH);
+        let (spare, spares) = std::sync::mpsc::sync_channel::<Vec<u8>>(READ_AHEAD_DEPTH + 2);
+        let started = std::thread::Builder::new().name("lanner-read".into()).spawn(move || {
             loop {
                 let mut buf = spares.try_recv().unwrap_or_default();
-                buf.resize(INFLATE_CHUNK, 0);
-                let mut n = 0;
+                buf.resize(READ_AHEAD_HEAD + READ_AHEAD_CHUNK, 0);
+                let mut n = READ_AHEAD_HEAD;
                 let mut failure = None;
                 while n < buf.len() {
-                    match inflate.read(&mut buf[n..]) {
+                    match src.read(&mut buf[n..]) {
                         Ok(0) => break,
                         Ok(got) => n += got,
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -533,50 +726,58 @@ impl ThreadedInflate {
                     }
                 }
                 buf.truncate(n);
-                // What was inflated before a failure still counts; an empty chunk is the end.
+                let got = n - READ_AHEAD_HEAD;
+                // What was read before a failure still counts; an empty chunk is the end.
                 // A send fails only when the reader went away: then stop.
-                if n > 0 && tx.send(Ok(buf)).is_err() {
+                if got > 0 && tx.send(Ok(buf)).is_err() {
                     return;
                 }
                 if let Some(e) = failure {
                     let _ = tx.send(Err(e));
                     return;
                 }
-                if n == 0 {
+                if got == 0 {
                     return;
                 }
             }
         });
-        match started {
-            Ok(_) => ThreadedInflate { chunks, spare, current: Vec::new(), pos: 0 },
+        let (chunks, thread) = match started {
+            Ok(thread) => (chunks, Some(thread)),
             Err(e) => {
                 // No thread: the stream fails on its first read, with the reason.
                 let (tx, chunks) = std::sync::mpsc::sync_channel(1);
                 let _ = tx.send(Err(e));
-                ThreadedInflate { chunks, spare, current: Vec::new(), pos: 0 }
+                (chunks, None)
+            }
+        };
+        ReadAhead { chunks: Some(chunks), spare, thread, done: false }
+    }
+
+    /// The next chunk (its bytes after the head room), `None` at the end of the stream.
+    fn next_chunk(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let Some(chunks) = &self.chunks else { return Ok(None) };
+        match chunks.recv() {
+            Ok(Ok(chunk)) => Ok(Some(chunk)),
+            Ok(Err(e)) => {
+                self.done = true;
+                Err(e)
+            }
+            // The reading thread finished: end of stream.
+            Err(_) => {
+                self.done = true;
+                Ok(None)
             }
         }
     }
-}
 
-impl Read for ThreadedInflate {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        if self.pos == self.current.len() {
-            match self.chunks.recv() {
-                Ok(Ok(next)) => {
-                    let used = std::mem::replace(&mut self.current, next);
-                    let _ = self.spare.try_send(used);
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => return Err(e),
-                // The inflating thread finished: end of stream.
-                Err(_) => return Ok(0),
-            }
+    /// Gives a spent buffer back to the reading thread.
+    fn recycle(&mut self, buf: Vec<u8>) {
+        if buf.capacity() >= READ_AHEAD_HEAD + READ_AHEAD_CHUNK {
+            let _ = self.spare.try_send(buf);
         }
-        let n = out.len().min(self.current.len() - self.pos);
-        out[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
     }
 }
 
