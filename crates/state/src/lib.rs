@@ -28,6 +28,7 @@
 pub mod container;
 pub mod fd;
 mod parse;
+mod plan;
 pub mod thread;
 
 use rustc_hash::FxHashMap;
@@ -43,6 +44,7 @@ pub use fd::{Fd, FdKind, FdTable, L4Proto, Role, SockAddrs};
 pub use thread::{Thread, ThreadTable};
 
 use parse::Exit;
+use plan::FdOfExit;
 
 /// How the state bounds itself.
 #[derive(Clone, Copy, Debug)]
@@ -92,8 +94,6 @@ pub struct State {
     local_ips: Vec<IpAddr>,
     stats: StateStats,
     config: StateConfig,
-    /// Last enter event of each thread, for captures that record both halves of syscalls.
-    last_enter: FxHashMap<i64, Vec<u8>>,
     last_purge_ts: u64,
     /// An fd closed by the previous event, removed when the next one arrives.
     pending_fd_removal: Option<(i64, i64)>,
@@ -103,6 +103,9 @@ pub struct State {
     event_fd: i64,
     /// Whether the current event gave an fd a new name (a new fd, a socket's new peer).
     fd_name_changed: bool,
+    /// The enter event of the current exit event, when the capture recorded it (moved out of
+    /// its thread, whose buffer takes this one's place).
+    current_enter: lanner_event::EventBuf,
 }
 
 impl Default for State {
@@ -127,12 +130,12 @@ impl State {
             local_ips: Vec::new(),
             stats: StateStats::default(),
             config,
-            last_enter: FxHashMap::default(),
             last_purge_ts: 0,
             pending_fd_removal: None,
             pending_thread_removal: None,
             event_fd: -1,
             fd_name_changed: false,
+            current_enter: lanner_event::EventBuf::new(),
         }
     }
 
@@ -146,7 +149,7 @@ impl State {
     /// Replaces the state with a capture's tables (a new section of a capture starts over).
     pub fn load_tables(&mut self, tables: &Tables) {
         self.threads = ThreadTable::default();
-        self.last_enter.clear();
+        self.current_enter.clear();
         self.pending_fd_removal = None;
         self.pending_thread_removal = None;
         for entry in &tables.threads {
@@ -174,6 +177,28 @@ impl State {
         self.hostname = tables.machine.as_ref().map(|m| m.hostname.clone()).unwrap_or_default();
     }
 
+    /// Whether events of this type change what the state knows of threads, fds, users or
+    /// containers: those of the syscalls the state follows (`clone`, `execve`, `open`,
+    /// `close`, `connect` ...), both halves, and process exits.
+    ///
+    /// A consumer that will look at the state only for some event types (a filter, rules
+    /// indexed by event type) may skip [`State::process`] for the events of other types that do
+    /// not change it, as Falco has the kernel drop them: what the state answers for the events
+    /// it is asked about stays the same, except for memory counters (see
+    /// [`State::changes_counters`]). What changes is bookkeeping about the skipped events:
+    /// [`StateStats::events`] does not count them, a thread first seen in one is made at its
+    /// next processed event, and the latency and fd of a syscall are known only for the
+    /// processed ones.
+    pub fn changes_state(event_type: u16) -> bool {
+        plan::plan(event_type).changes_state || plan::plan(event_type ^ 1).changes_state
+    }
+
+    /// Whether events of this type report a thread's memory and page-fault counters
+    /// (`proc.vmsize`, `thread.pfmajor` ...): context switches, `mmap`, `brk`, `execve` ...
+    pub fn changes_counters(event_type: u16) -> bool {
+        plan::plan(event_type).counters.is_some()
+    }
+
     /// Applies one event. Call it for every event, in order, before reading the state for it:
     /// fields and renderings of an event see the state *after* it (an `open` exit already has
     /// its new fd).
@@ -191,51 +216,63 @@ impl State {
         let ts = ev.ts();
         self.event_fd = -1;
         self.fd_name_changed = false;
-        if !State::creates_no_thread(ev) {
-            let (thread, made) = self.threads.get_or_insert_with(tid, || Thread::synthetic(tid));
-            thread.last_seen = ts;
-            self.stats.threads_synthesized += u64::from(made);
-        }
-        let skips_reset = State::creates_no_thread(ev);
+        let plan = plan::plan(ev.event_type());
+        // Events that make no thread for an unknown tid also leave the thread's syscall alone.
+        let skips_reset = plan.creates_no_thread || tid < 0;
         match ev.direction() {
             Direction::Enter => {
-                if !skips_reset && let Some(t) = self.threads.get_mut(tid) {
+                if !skips_reset {
+                    let (t, made) = self.threads.get_or_insert_with(tid, || Thread::synthetic(tid));
+                    self.stats.threads_synthesized += u64::from(made);
+                    t.last_seen = ts;
                     t.latency = 0;
+                    // Internal events do not interrupt a syscall's two halves.
+                    if !plan.internal {
+                        t.last_enter.set(ev);
+                    }
                 }
-                // Scheduler and internal events do not interrupt a syscall's two halves.
-                if skips_reset || ev.info().is_some_and(|i| i.category.is_internal()) {
-                    // nothing an exit could need
-                } else {
-                    let slot = self.last_enter.entry(tid).or_default();
-                    slot.clear();
-                    slot.extend_from_slice(ev.as_bytes());
-                }
-                if ev.info().is_some_and(|i| i.flags.contains(EventFlags::USES_FD)) {
+                if plan.uses_fd {
                     self.event_fd = ev.param(0).map_or(-1, lanner_event::value::int);
                 }
-                self.parse_unpaired(ev);
+                if plan.procexit {
+                    self.mark_exited(tid);
+                }
             }
             Direction::Exit => {
-                // Take the stored enter event out (the parsers need `&mut self`), and put the
-                // buffer back afterwards for the thread's next enter event.
-                let stored = self.last_enter.get_mut(&tid).map(std::mem::take);
-                let enter = stored
-                    .as_deref()
-                    .and_then(|b| RawEvent::new(b).ok())
-                    .filter(|e| e.event_type() + 1 == ev.event_type());
-                self.event_fd = event_fd_of_exit(ev, enter.as_ref());
-                if let Some(t) = self.threads.get_mut(tid) {
-                    t.latency = enter.as_ref().map_or(0, |e| ts.saturating_sub(e.ts()));
+                // The thread's last enter event becomes the current one (its buffer trades
+                // places with the previous current one, emptied).
+                self.current_enter.clear();
+                let thread = if skips_reset {
+                    self.threads.get_mut(tid)
+                } else {
+                    let (t, made) = self.threads.get_or_insert_with(tid, || Thread::synthetic(tid));
+                    self.stats.threads_synthesized += u64::from(made);
+                    t.last_seen = ts;
+                    Some(t)
+                };
+                if let Some(t) = thread {
+                    std::mem::swap(&mut t.last_enter, &mut self.current_enter);
+                    let enter_ts = self
+                        .current_enter
+                        .get()
+                        .filter(|e| e.event_type() + 1 == ev.event_type())
+                        .map(|e| e.ts());
+                    t.latency = enter_ts.map_or(0, |e| ts.saturating_sub(e));
+                    if enter_ts.is_none() {
+                        self.current_enter.clear();
+                    }
                 }
-                self.parse_exit(&Exit { ev, enter });
-                if let Some(buf) = stored
-                    && let Some(slot) = self.last_enter.get_mut(&tid)
-                {
-                    *slot = buf;
-                }
+                // The parsers need `&mut self`: the enter event is lent to them.
+                let current = std::mem::take(&mut self.current_enter);
+                let enter = current.get();
+                self.event_fd = event_fd_of_exit(plan.fd_of_exit, ev, enter.as_ref());
+                self.parse_exit(plan.parser, &Exit { ev, enter });
+                self.current_enter = current;
             }
         }
-        self.update_counters(ev);
+        if let Some(counters) = &plan.counters {
+            self.update_counters(counters, ev);
+        }
         if ts >= self.last_purge_ts.saturating_add(self.config.purge_interval_ns) {
             self.purge(ts);
         }
@@ -251,7 +288,6 @@ impl State {
             t.is_main_thread() && self.threads.iter().any(|o| o.pid == t.pid && o.tid != t.tid);
         if !others {
             self.threads.remove(tid);
-            self.last_enter.remove(&tid);
             self.stats.threads_removed += 1;
         }
     }
@@ -269,7 +305,6 @@ impl State {
             .collect();
         for tid in stale {
             self.threads.remove(tid);
-            self.last_enter.remove(&tid);
             self.stats.threads_purged += 1;
         }
     }
@@ -282,7 +317,6 @@ impl State {
         let excess = self.threads.len() - self.config.max_threads + self.config.max_threads / 10;
         for &(_, tid) in by_age.iter().take(excess) {
             self.threads.remove(tid);
-            self.last_enter.remove(&tid);
             self.stats.threads_purged += 1;
         }
     }
@@ -323,8 +357,9 @@ impl State {
     /// The enter event that goes with an exit event of the same thread, if the capture
     /// recorded it just before (captures of libs before 0.22 hold both halves).
     pub fn enter_of(&self, exit: &RawEvent<'_>) -> Option<RawEvent<'_>> {
-        let bytes = self.last_enter.get(&exit.tid())?;
-        RawEvent::new(bytes).ok().filter(|e| e.event_type() + 1 == exit.event_type())
+        self.current_enter
+            .get()
+            .filter(|e| e.tid() == exit.tid() && e.event_type() + 1 == exit.event_type())
     }
 
     /// A thread's working directory, ending with `/`.
@@ -375,29 +410,24 @@ impl State {
 
 /// The fd an exit event is about: fd-creating calls' new fd (the `fd` parameter, else a
 /// non-negative result), else the `fd` parameter of the exit or of its enter event.
-fn event_fd_of_exit(ev: &RawEvent<'_>, enter: Option<&RawEvent<'_>>) -> i64 {
+fn event_fd_of_exit(how: FdOfExit, ev: &RawEvent<'_>, enter: Option<&RawEvent<'_>>) -> i64 {
     use lanner_event::value::int;
-    let Some(info) = ev.info() else { return -1 };
-    if info.flags.contains(EventFlags::CREATES_FD) {
-        // pipe and socketpair create two: the event is about the first.
-        let fd = ev
-            .param_by_name("fd")
-            .or_else(|| ev.param_by_name("fd1"))
-            .or_else(|| ev.param_by_name("res"))
-            .map_or(-1, int);
-        return if fd >= 0 { fd } else { -1 };
-    }
-    if info.flags.0 & (EventFlags::USES_FD | EventFlags::DESTROYS_FD) != 0 {
-        if let Some(fd) = ev.param_by_name("fd") {
-            return int(fd);
+    let param = |i: Option<u8>| i.and_then(|i| ev.param(usize::from(i)));
+    match how {
+        FdOfExit::None => -1,
+        FdOfExit::Created(candidates) => {
+            // pipe and socketpair create two: the event is about the first.
+            let fd = candidates.into_iter().find_map(param).map_or(-1, int);
+            if fd >= 0 { fd } else { -1 }
         }
-        if let Some(enter) = enter
-            && enter.info().is_some_and(|i| i.flags.contains(EventFlags::USES_FD))
-        {
-            return enter.param(0).map_or(-1, int);
-        }
+        FdOfExit::Used(fd) => match param(fd) {
+            Some(fd) => int(fd),
+            None => enter
+                .filter(|e| e.info().is_some_and(|i| i.flags.contains(EventFlags::USES_FD)))
+                .and_then(|e| e.param(0))
+                .map_or(-1, int),
+        },
     }
-    -1
 }
 
 /// An fd of a capture's fd list as state.

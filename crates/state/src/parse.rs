@@ -14,6 +14,7 @@ use lanner_event::value::{array, cstr, int, uint};
 
 use crate::State;
 use crate::fd::{Fd, FdKind, L4Proto, Role, SockAddrs, sock_name};
+use crate::plan::{Counters, Parser};
 use crate::thread::Thread;
 
 /// An exit event with the thread's matching enter event, if the capture recorded one.
@@ -55,7 +56,7 @@ impl<'a, 'b> Exit<'a, 'b> {
 }
 
 /// Event type codes the parser matches by number.
-mod code {
+pub(crate) mod code {
     use lanner_event::ffi;
 
     pub(crate) const PROCEXIT: u16 = ffi::ppm_event_code_PPME_PROCEXIT_E as u16;
@@ -66,45 +67,45 @@ mod code {
 
 impl State {
     /// Parses one exit event (or a state-changing event without direction semantics).
-    pub(crate) fn parse_exit(&mut self, x: &Exit<'_, '_>) {
-        let name = x.ev.name();
-        match name {
-            "clone" | "fork" | "vfork" | "clone3" => self.parse_clone(x),
-            "execve" | "execveat" => self.parse_execve(x),
-            "open" | "openat" | "openat2" | "creat" | "open_by_handle_at" => self.parse_open(x),
-            "socket" => self.parse_socket(x),
-            "connect" => self.parse_connect(x),
-            "accept" | "accept4" => self.parse_accept(x),
-            "bind" => self.parse_bind(x),
-            "close" => self.parse_close(x),
-            "dup" | "dup2" | "dup3" => self.parse_dup(x),
-            "fcntl" => self.parse_fcntl(x),
-            "pipe" | "pipe2" => self.parse_pipe(x),
-            "socketpair" => self.parse_socketpair(x),
-            "eventfd" | "eventfd2" => self.new_fd_from_res(x, FdKind::Event, b""),
-            "signalfd" | "signalfd4" => self.new_fd_from_res(x, FdKind::Signalfd, b""),
-            "timerfd_create" => self.new_fd_from_res(x, FdKind::Timerfd, b""),
-            "inotify_init" | "inotify_init1" => self.new_fd_from_res(x, FdKind::Inotify, b""),
-            "epoll_create" | "epoll_create1" => self.new_fd_from_res(x, FdKind::Eventpoll, b""),
-            "userfaultfd" => self.new_fd_from_res(x, FdKind::Userfaultfd, b""),
-            "io_uring_setup" => self.new_fd_from_res(x, FdKind::IoUring, b""),
-            "pidfd_open" | "pidfd_getfd" => self.new_fd_from_res(x, FdKind::Pidfd, b""),
-            "memfd_create" => {
+    pub(crate) fn parse_exit(&mut self, parser: Parser, x: &Exit<'_, '_>) {
+        match parser {
+            Parser::None => {}
+            Parser::Clone => self.parse_clone(x),
+            Parser::Execve => self.parse_execve(x),
+            Parser::Open => self.parse_open(x),
+            Parser::Socket => self.parse_socket(x),
+            Parser::Connect => self.parse_connect(x),
+            Parser::Accept => self.parse_accept(x),
+            Parser::Bind => self.parse_bind(x),
+            Parser::Close => self.parse_close(x),
+            Parser::Dup => self.parse_dup(x),
+            Parser::Fcntl => self.parse_fcntl(x),
+            Parser::Pipe => self.parse_pipe(x),
+            Parser::Socketpair => self.parse_socketpair(x),
+            Parser::Eventfd => self.new_fd_from_res(x, FdKind::Event, b""),
+            Parser::Signalfd => self.new_fd_from_res(x, FdKind::Signalfd, b""),
+            Parser::Timerfd => self.new_fd_from_res(x, FdKind::Timerfd, b""),
+            Parser::Inotify => self.new_fd_from_res(x, FdKind::Inotify, b""),
+            Parser::Epoll => self.new_fd_from_res(x, FdKind::Eventpoll, b""),
+            Parser::Userfaultfd => self.new_fd_from_res(x, FdKind::Userfaultfd, b""),
+            Parser::IoUring => self.new_fd_from_res(x, FdKind::IoUring, b""),
+            Parser::Pidfd => self.new_fd_from_res(x, FdKind::Pidfd, b""),
+            Parser::Memfd => {
                 let mut fdname = b"memfd:".to_vec();
                 fdname.extend_from_slice(x.param("name").map(cstr).unwrap_or_default());
                 self.new_fd_from_res(x, FdKind::Memfd, &fdname);
             }
-            "bpf" => {
+            Parser::Bpf => {
                 if let Some(fd) = x.int("res_or_fd").or_else(|| x.int("fd")).filter(|&fd| fd >= 0) {
                     self.add_fd(x.ev.tid(), fd, Fd::named(FdKind::Bpf, b"".to_vec()));
                 }
             }
-            "chdir" => self.parse_chdir(x),
-            "fchdir" => self.parse_fchdir(x),
-            "chroot" => self.parse_chroot(x),
-            "setuid" | "setresuid" | "setreuid" => self.parse_setuid(x),
-            "setgid" | "setresgid" | "setregid" => self.parse_setgid(x),
-            "setsid" => {
+            Parser::Chdir => self.parse_chdir(x),
+            Parser::Fchdir => self.parse_fchdir(x),
+            Parser::Chroot => self.parse_chroot(x),
+            Parser::Setuid => self.parse_setuid(x),
+            Parser::Setgid => self.parse_setgid(x),
+            Parser::Setsid => {
                 let res = x.res();
                 if res >= 0
                     && let Some(t) = self.threads.get_mut(x.ev.tid())
@@ -112,7 +113,7 @@ impl State {
                     t.sid = res;
                 }
             }
-            "setpgid" => {
+            Parser::Setpgid => {
                 if x.res() == 0
                     && x.int("pid").unwrap_or(0) == 0
                     && let Some(pgid) = x.int("pgid")
@@ -121,7 +122,7 @@ impl State {
                     t.vpgid = if pgid == 0 { t.vpid } else { pgid };
                 }
             }
-            "capset" => {
+            Parser::Capset => {
                 if x.res() == 0
                     && let Some(t) = self.threads.get_mut(x.ev.tid())
                 {
@@ -136,31 +137,9 @@ impl State {
                     }
                 }
             }
-            "prctl" => self.parse_prctl(x),
-            "sendto" | "sendmsg" | "recvfrom" | "recvmsg" => self.parse_datagram(x),
-            _ => {}
+            Parser::Prctl => self.parse_prctl(x),
+            Parser::Datagram => self.parse_datagram(x),
         }
-    }
-
-    /// Parses an event with no exit half (procexit, switch, ...) that changes state.
-    pub(crate) fn parse_unpaired(&mut self, ev: &RawEvent<'_>) {
-        let ty = ev.event_type();
-        if ty == code::PROCEXIT || ty == code::PROCEXIT_1 {
-            self.mark_exited(ev.tid());
-        }
-    }
-
-    /// Whether an event type never creates a thread for an unknown tid (libsinsp skips thread
-    /// creation for scheduler switches and `EF_SKIPPARSERESET` events).
-    pub(crate) fn creates_no_thread(ev: &RawEvent<'_>) -> bool {
-        let ty = ev.event_type();
-        ty == code::SCHEDSWITCH_1
-            || ty == code::SCHEDSWITCH_6
-            || ev.info().is_none_or(|i| {
-                i.flags.contains(lanner_event::table::EventFlags::SKIP_PARSE_RESET)
-                    || i.flags.contains(lanner_event::table::EventFlags::UNUSED)
-            })
-            || ev.tid() < 0
     }
 
     // -- processes ---------------------------------------------------------------------------
@@ -183,6 +162,7 @@ impl State {
         let mut child = parent.clone().unwrap_or_else(|| Thread::synthetic(child_tid));
         child.synthetic = false;
         child.fds = Default::default();
+        child.last_enter = lanner_event::EventBuf::new();
         child.tid = child_tid;
         child.clone_ts = ts;
         if res > 0 {
@@ -362,7 +342,7 @@ impl State {
         }
     }
 
-    fn mark_exited(&mut self, tid: i64) {
+    pub(crate) fn mark_exited(&mut self, tid: i64) {
         if let Some(t) = self.threads.get_mut(tid) {
             t.flags |= ffi::PPM_CL_CLOSED;
             self.pending_thread_removal = Some(tid);
@@ -492,32 +472,24 @@ impl State {
     }
 
     /// Memory and page-fault counters that some events report for their thread.
-    pub(crate) fn update_counters(&mut self, ev: &RawEvent<'_>) {
-        let Some(info) = ev.info() else { return };
-        if matches!(info.name, "clone" | "fork" | "vfork" | "clone3") {
-            // A child's own clone exit reports the child's fresh counters, but the thread was
-            // made by its parent's clone exit, whose values libsinsp keeps.
-            return;
-        }
-        let has = |name: &str| info.params.iter().take(ev.nparams()).any(|p| p.name == name);
-        if !has("vm_size") && !has("pgft_maj") {
-            return;
-        }
+    /// Copies the memory counters an event reports to its thread.
+    pub(crate) fn update_counters(&mut self, c: &Counters, ev: &RawEvent<'_>) {
+        let get = |i: Option<u8>| i.and_then(|i| ev.param(usize::from(i))).map(uint);
         let Some(t) = self.threads.get_mut(ev.tid()) else { return };
-        if let Some(v) = ev.param_by_name("vm_size") {
-            t.vmsize_kb = uint(v) as u32;
+        if let Some(v) = get(c.vm_size) {
+            t.vmsize_kb = v as u32;
         }
-        if let Some(v) = ev.param_by_name("vm_rss") {
-            t.vmrss_kb = uint(v) as u32;
+        if let Some(v) = get(c.vm_rss) {
+            t.vmrss_kb = v as u32;
         }
-        if let Some(v) = ev.param_by_name("vm_swap") {
-            t.vmswap_kb = uint(v) as u32;
+        if let Some(v) = get(c.vm_swap) {
+            t.vmswap_kb = v as u32;
         }
-        if let Some(v) = ev.param_by_name("pgft_maj") {
-            t.pfmajor = uint(v);
+        if let Some(v) = get(c.pgft_maj) {
+            t.pfmajor = v;
         }
-        if let Some(v) = ev.param_by_name("pgft_min") {
-            t.pfminor = uint(v);
+        if let Some(v) = get(c.pgft_min) {
+            t.pfminor = v;
         }
     }
 

@@ -68,6 +68,9 @@ pub struct Thread {
     pub synthetic: bool,
     /// Time of the last event the thread made (ns since the epoch; 0 for none yet).
     pub last_seen: u64,
+    /// The thread's last enter event, for the exit that follows (captures of libs before 0.22
+    /// hold both halves of syscalls); libsinsp's `m_lastevent_data`.
+    pub(crate) last_enter: lanner_event::EventBuf,
 }
 
 impl Thread {
@@ -122,6 +125,7 @@ impl Thread {
             fds: FdTable::default(),
             synthetic: false,
             last_seen: 0,
+            last_enter: lanner_event::EventBuf::new(),
         }
     }
 
