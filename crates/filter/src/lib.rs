@@ -38,4 +38,6 @@ mod program;
 pub mod syntax;
 
 pub use error::{CheckError, render_span};
-pub use program::{CompileError, CompileOptions, Definitions, Filter, NoDefinitions, Scratch};
+pub use program::{
+    CompileError, CompileOptions, Definitions, Filter, NoDefinitions, Scratch, TypeSet,
+};

@@ -6,11 +6,12 @@
 //! immutable and `Send + Sync`; evaluation needs a per-thread [`Scratch`] for the values it
 //! extracts.
 
-use std::collections::HashSet;
 use std::net::IpAddr;
 
-use lanner_event::ParamType;
+use rustc_hash::FxHashSet;
+
 use lanner_event::table::{EVENT_MAX, event_info, syscall_name};
+use lanner_event::{Direction, ParamType, ffi};
 use lanner_fields::{CheckState, EventContext, Field, FieldId, Mode, Value, Values, epf, extract};
 
 use crate::error::CheckError;
@@ -122,8 +123,8 @@ enum Cmp {
 
 #[derive(Clone, Debug, Default)]
 struct ConstSet {
-    ints: HashSet<i128>,
-    bytes: HashSet<Vec<u8>>,
+    ints: FxHashSet<i128>,
+    bytes: FxHashSet<Vec<u8>>,
     others: Vec<Const>,
 }
 
@@ -196,6 +197,167 @@ enum Node {
     Or(Vec<Node>),
     Not(Box<Node>),
     Check(Box<CheckNode>),
+    /// A check whose outcome the event type decides (`evt.type in (...)`, `evt.dir = <`):
+    /// worked out for every type at compile time. Types whose value is only known from the
+    /// event itself (generic syscalls name theirs in a parameter) run the check.
+    ByType {
+        truth: TypeSet,
+        dynamic: TypeSet,
+        check: Box<CheckNode>,
+    },
+}
+
+const TYPE_WORDS: usize = EVENT_MAX.div_ceil(64);
+
+/// A set of event type codes, one bit each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TypeSet([u64; TYPE_WORDS]);
+
+impl TypeSet {
+    /// No type.
+    pub const fn none() -> TypeSet {
+        TypeSet([0; TYPE_WORDS])
+    }
+
+    /// Every type of the event table.
+    pub fn all() -> TypeSet {
+        let mut set = TypeSet::none();
+        for code in 0..EVENT_MAX as u16 {
+            set.insert(code);
+        }
+        set
+    }
+
+    /// Adds a type (codes beyond the event table are ignored).
+    pub fn insert(&mut self, code: u16) {
+        let i = usize::from(code);
+        if i < EVENT_MAX {
+            self.0[i / 64] |= 1 << (i % 64);
+        }
+    }
+
+    /// Whether the set holds a type. Codes beyond the event table are in no set.
+    #[inline]
+    pub fn contains(&self, code: u16) -> bool {
+        let i = usize::from(code);
+        i < EVENT_MAX && self.0[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    fn union(&self, other: &TypeSet) -> TypeSet {
+        TypeSet(std::array::from_fn(|i| self.0[i] | other.0[i]))
+    }
+
+    fn intersection(&self, other: &TypeSet) -> TypeSet {
+        TypeSet(std::array::from_fn(|i| self.0[i] & other.0[i]))
+    }
+
+    fn complement(&self) -> TypeSet {
+        TypeSet::all().intersection(&TypeSet(std::array::from_fn(|i| !self.0[i])))
+    }
+
+    /// The codes in the set, in order.
+    pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
+        (0..EVENT_MAX as u16).filter(|&c| self.contains(c))
+    }
+
+    /// How many types the set holds.
+    pub fn len(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    /// Whether the set holds no type.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|&w| w == 0)
+    }
+}
+
+/// The types for which a node may be true, and those for which it may be false (sound
+/// supersets: a type outside the first never satisfies the node).
+fn may(node: &Node) -> (TypeSet, TypeSet) {
+    match node {
+        Node::Check(check) if check.needs_fd() => (fd_types(), TypeSet::all()),
+        Node::Check(_) => (TypeSet::all(), TypeSet::all()),
+        Node::ByType { truth, dynamic, .. } => {
+            (truth.union(dynamic), truth.complement().union(dynamic))
+        }
+        Node::Not(child) => {
+            let (t, f) = may(child);
+            (f, t)
+        }
+        Node::And(children) => {
+            children.iter().map(may).fold((TypeSet::all(), TypeSet::none()), |(t, f), (ct, cf)| {
+                (t.intersection(&ct), f.union(&cf))
+            })
+        }
+        Node::Or(children) => {
+            children.iter().map(may).fold((TypeSet::none(), TypeSet::all()), |(t, f), (ct, cf)| {
+                (t.union(&ct), f.intersection(&cf))
+            })
+        }
+    }
+}
+
+/// The types of events about an fd (`EF_CREATES_FD`, `EF_USES_FD`, `EF_DESTROYS_FD`): the only
+/// ones `fd.*` fields have values for.
+fn fd_types() -> TypeSet {
+    use lanner_event::table::EventFlags;
+    let mut set = TypeSet::none();
+    for code in 0..EVENT_MAX as u16 {
+        if event_info(code).is_some_and(|i| {
+            i.flags.0 & (EventFlags::CREATES_FD | EventFlags::USES_FD | EventFlags::DESTROYS_FD)
+                != 0
+        }) {
+            set.insert(code);
+        }
+    }
+    set
+}
+
+impl CheckNode {
+    /// Whether the check is false for events about no fd: it compares an `fd.*` field as it
+    /// is (a missing value fails every comparison, `exists` included).
+    fn needs_fd(&self) -> bool {
+        let is_fd = |o: &Operand| matches!(o, Operand::Field { field, .. } if field.def().class == lanner_fields::Class::Fd);
+        is_fd(&self.lhs) || matches!(&self.matcher, Matcher::Field(_, rhs) if is_fd(rhs))
+    }
+}
+
+/// `ASYNCEVENT`: names its own type in a parameter.
+const ASYNC_EVENT: u16 = ffi::ppm_event_code_PPME_ASYNCEVENT_E as u16;
+
+/// A check on `evt.type` or `evt.dir` alone, turned into a [`Node::ByType`]; any other check
+/// stays as it is.
+fn by_type(check: CheckNode) -> Node {
+    let Operand::Field { field, .. } = &check.lhs else {
+        return Node::Check(Box::new(check));
+    };
+    if matches!(check.matcher, Matcher::Field(..) | Matcher::Around(_)) {
+        return Node::Check(Box::new(check));
+    }
+    let value_of: fn(u16) -> Option<&'static str> = match field.id() {
+        FieldId::EvtType => |code| match code {
+            // Generic syscalls and async events name themselves in a parameter.
+            0 | 1 | ASYNC_EVENT => None,
+            code => event_info(code).map(|i| i.name),
+        },
+        FieldId::EvtDir => {
+            |code| Some(if Direction::of(code) == Direction::Enter { ">" } else { "<" })
+        }
+        _ => return Node::Check(Box::new(check)),
+    };
+    let empty = Values::new();
+    let (mut truth, mut dynamic) = (TypeSet::none(), TypeSet::none());
+    for code in 0..EVENT_MAX as u16 {
+        match value_of(code) {
+            None => dynamic.insert(code),
+            Some(v) => {
+                if matches_value(&check.matcher, Value::Bytes(v.as_bytes()), &empty) {
+                    truth.insert(code);
+                }
+            }
+        }
+    }
+    Node::ByType { truth, dynamic, check: Box::new(check) }
 }
 
 /// A compiled condition.
@@ -204,6 +366,9 @@ pub struct Filter {
     root: Node,
     slots: usize,
     text: String,
+    /// The event types the condition can be true for.
+    types: TypeSet,
+    fields: Vec<FieldId>,
 }
 
 /// What evaluating a [`Filter`] needs besides the event: buffers for extracted values and the
@@ -288,15 +453,25 @@ impl Filter {
         text: &str,
         defs: &dyn Definitions,
     ) -> Result<Filter, CompileError> {
-        let mut checker = Checker { defs, errors: Vec::new(), slots: 0, macro_stack: Vec::new() };
+        let mut checker = Checker {
+            defs,
+            errors: Vec::new(),
+            slots: 0,
+            macro_stack: Vec::new(),
+            fields: Vec::new(),
+        };
         let root = checker.expr(expr);
         if !checker.errors.is_empty() {
             return Err(CompileError::Check(checker.errors));
         }
+        let root = root.unwrap_or(Node::And(Vec::new()));
+        let (types, _) = may(&root);
         Ok(Filter {
-            root: root.unwrap_or(Node::And(Vec::new())),
+            root,
             slots: checker.slots,
             text: text.to_owned(),
+            types,
+            fields: checker.fields,
         })
     }
 
@@ -305,8 +480,51 @@ impl Filter {
         &self.text
     }
 
+    /// The event types the condition can be true for (a superset: those outside it never
+    /// match, so an engine can skip the condition for them, as Falco indexes rules by event
+    /// type). Events of codes beyond the event table may match any condition.
+    pub fn event_types(&self) -> &TypeSet {
+        &self.types
+    }
+
+    /// The event types the state must be given ([`lanner_state::State::process`]) for this
+    /// condition's results to be exact: those that change the state, both halves of the
+    /// syscalls the condition can match, and, when it reads memory counters, the events that
+    /// report them; every type when it reads a field that depends on all events before
+    /// ([`FieldId::reads_event_history`]). Skipping the others changes no result of
+    /// [`Filter::matches`] (nor of the fields it reads, on the events it matches) and saves
+    /// most of the work of a replay.
+    pub fn state_types(&self) -> TypeSet {
+        use lanner_state::State;
+        if self.fields.iter().any(|id| id.reads_event_history()) {
+            return TypeSet::all();
+        }
+        let counters = self.fields.iter().any(|id| id.reads_memory_counters());
+        let mut types = TypeSet::none();
+        for code in 0..EVENT_MAX as u16 {
+            if State::changes_state(code)
+                || (counters && State::changes_counters(code))
+                || self.types.contains(code)
+                || self.types.contains(code ^ 1)
+            {
+                types.insert(code);
+            }
+        }
+        types
+    }
+
+    /// Every field the condition reads (macros expanded, transformer arguments and `val()`
+    /// fields included), each once.
+    pub fn fields(&self) -> &[FieldId] {
+        &self.fields
+    }
+
     /// Whether the event matches.
     pub fn matches(&self, ctx: &EventContext<'_>, scratch: &mut Scratch) -> bool {
+        let code = ctx.event.event_type();
+        if usize::from(code) < EVENT_MAX && !self.types.contains(code) {
+            return false;
+        }
         if scratch.values.len() < self.slots {
             *scratch = Scratch::for_filter(self);
         }
@@ -319,6 +537,8 @@ struct Checker<'d> {
     errors: Vec<CheckError>,
     slots: usize,
     macro_stack: Vec<String>,
+    /// Every field referred to, in order of first use.
+    fields: Vec<FieldId>,
 }
 
 impl Checker<'_> {
@@ -359,7 +579,7 @@ impl Checker<'_> {
                 self.macro_stack.pop();
                 node
             }
-            Expr::Check(c) => self.check(c).map(|c| Node::Check(Box::new(c))),
+            Expr::Check(c) => self.check(c).map(by_type),
         }
     }
 
@@ -367,7 +587,12 @@ impl Checker<'_> {
     fn field(&mut self, f: &syntax::Field) -> Option<Field> {
         let arg = f.arg.as_ref().map(|a| a.value.text.as_str());
         match Field::parse(&f.name, arg) {
-            Ok(field) => Some(field),
+            Ok(field) => {
+                if !self.fields.contains(&field.id()) {
+                    self.fields.push(field.id());
+                }
+                Some(field)
+            }
             Err(e) => {
                 self.error(f.span, e.to_string());
                 None
@@ -885,7 +1110,12 @@ fn compare(v: Value<'_>, cmp: Cmp, c: &Const) -> bool {
         (Value::Double(a), Const::Int(b)) => a.partial_cmp(&(*b as f64)),
         _ => None,
     };
-    let Some(ord) = ord else { return false };
+    ord.is_some_and(|ord| holds(cmp, ord))
+}
+
+/// Whether an ordering satisfies a comparison.
+fn holds(cmp: Cmp, ord: std::cmp::Ordering) -> bool {
+    use std::cmp::Ordering;
     match cmp {
         Cmp::Eq => ord == Ordering::Equal,
         Cmp::Ne => ord != Ordering::Equal,
@@ -902,7 +1132,13 @@ fn compare_values(a: Value<'_>, cmp: Cmp, b: Value<'_>) -> bool {
         Value::Int(i) => Const::Int(i128::from(i)),
         Value::Uint(u) => Const::Int(i128::from(u)),
         Value::Bool(x) => Const::Bool(x),
-        Value::Bytes(x) => Const::Bytes(x.to_vec()),
+        Value::Bytes(y) => {
+            // Strings compare in place: no constant to build.
+            return match a {
+                Value::Bytes(x) => holds(cmp, x.cmp(y)),
+                _ => false,
+            };
+        }
         Value::Ip(ip) => Const::Ip(ip),
         Value::Double(d) => Const::Double(d),
     };
@@ -911,6 +1147,14 @@ fn compare_values(a: Value<'_>, cmp: Cmp, b: Value<'_>) -> bool {
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// `contains` for a needle already in lower case, ignoring ASCII case in the haystack.
+fn contains_ignore_case(hay: &[u8], lower_needle: &[u8]) -> bool {
+    lower_needle.is_empty()
+        || hay
+            .windows(lower_needle.len())
+            .any(|w| w.iter().zip(lower_needle).all(|(a, b)| a.to_ascii_lowercase() == *b))
 }
 
 fn as_bytes<'v>(v: &Value<'v>) -> Option<&'v [u8]> {
@@ -927,7 +1171,7 @@ fn matches_value(m: &Matcher, v: Value<'_>, rhs: &Values) -> bool {
         Matcher::Exists => true,
         Matcher::Cmp(cmp, c) => compare(v, *cmp, c),
         Matcher::Contains(n) => as_bytes(&v).is_some_and(|h| contains(h, n)),
-        Matcher::IContains(n) => as_bytes(&v).is_some_and(|h| contains(&h.to_ascii_lowercase(), n)),
+        Matcher::IContains(n) => as_bytes(&v).is_some_and(|h| contains_ignore_case(h, n)),
         Matcher::StartsWith(n) => as_bytes(&v).is_some_and(|h| h.starts_with(n)),
         Matcher::EndsWith(n) => as_bytes(&v).is_some_and(|h| h.ends_with(n)),
         Matcher::Glob(g) => as_bytes(&v).is_some_and(|h| g.matches(h)),
@@ -1086,6 +1330,16 @@ fn eval(node: &Node, ctx: &EventContext<'_>, scratch: &mut Scratch) -> bool {
         Node::Or(children) => children.iter().any(|c| eval(c, ctx, scratch)),
         Node::Not(child) => !eval(child, ctx, scratch),
         Node::Check(check) => eval_check(check, ctx, scratch),
+        Node::ByType { truth, dynamic, check } => {
+            let code = ctx.event.event_type();
+            if truth.contains(code) {
+                true
+            } else if dynamic.contains(code) || usize::from(code) >= EVENT_MAX {
+                eval_check(check, ctx, scratch)
+            } else {
+                false
+            }
+        }
     }
 }
 
@@ -1158,5 +1412,59 @@ mod tests {
         );
         assert!(Filter::compile("proc.name = bash").is_ok());
         assert!(Filter::compile("undefined_macro").is_err());
+    }
+
+    fn codes(name: &str) -> Vec<u16> {
+        (0..EVENT_MAX as u16).filter(|&c| event_info(c).is_some_and(|i| i.name == name)).collect()
+    }
+
+    fn types(condition: &str) -> TypeSet {
+        Filter::compile(condition).unwrap().event_types().clone()
+    }
+
+    #[test]
+    fn event_types_are_a_sound_superset() {
+        let open = codes("open");
+        assert!(open.len() >= 2, "open has both directions");
+        // Generic syscalls and async events may be called anything.
+        let dynamic = [0, 1, ASYNC_EVENT];
+        let t = types("evt.type = open");
+        assert_eq!(t.len(), open.len() + dynamic.len());
+        assert!(open.iter().chain(&dynamic).all(|&c| t.contains(c)));
+
+        let t = types("not evt.type = open");
+        assert!(open.iter().all(|&c| !t.contains(c)));
+        assert!(dynamic.iter().all(|&c| t.contains(c)));
+        assert_eq!(t.len(), TypeSet::all().len() - open.len());
+
+        // Another field may make the negation true for open events too.
+        assert_eq!(types("not (evt.type = open and proc.name = cat)"), TypeSet::all());
+        assert_eq!(types("evt.type = open or proc.name = cat"), TypeSet::all());
+        assert_eq!(types("proc.name = cat"), TypeSet::all());
+
+        // evt.dir is decided by the type alone, for every type.
+        let t = types("evt.type in (open, close) and evt.dir = <");
+        let exits: Vec<u16> =
+            codes("open").into_iter().chain(codes("close")).filter(|c| c % 2 == 1).collect();
+        assert_eq!(t.iter().collect::<Vec<_>>(), {
+            let mut all = exits.clone();
+            all.push(1);
+            all.sort_unstable();
+            all
+        });
+
+        // Contradictions match nothing; other operators on evt.type work too.
+        let t = types("evt.type = open and evt.type = close");
+        assert_eq!(t.iter().collect::<Vec<_>>(), dynamic);
+        // fd fields have values only for events about an fd.
+        let t = types("fd.net = 127.0.0.0/8");
+        assert!(codes("read").iter().all(|&c| t.contains(c)));
+        assert!(codes("execve").iter().all(|&c| !t.contains(c)));
+        assert_eq!(types("not fd.net = 127.0.0.0/8"), TypeSet::all());
+        assert_eq!(types("tolower(fd.name) = x"), TypeSet::all());
+
+        let t = types("evt.type startswith execve");
+        assert!(codes("execveat").iter().all(|&c| t.contains(c)));
+        assert!(codes("open").iter().all(|&c| !t.contains(c)));
     }
 }

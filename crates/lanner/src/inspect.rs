@@ -27,8 +27,8 @@ use clap::Args;
 use lanner_event::Direction;
 use lanner_event::render::{self, BufferFormat, RenderOptions, Resolver};
 use lanner_fields::extract::time::{write_datetime, write_time_of_day};
-use lanner_fields::{EventContext, Format, FormatScratch};
-use lanner_filter::{Filter, Scratch};
+use lanner_fields::{EventContext, FieldId, Format, FormatScratch};
+use lanner_filter::{Filter, Scratch, TypeSet};
 use lanner_scap::{Compression, EventRecord, FLAG_STATE_ONLY, Reader, Writer};
 use lanner_state::State;
 
@@ -137,6 +137,12 @@ struct EventLoop<'a> {
     state: State,
     filter: Option<Filter>,
     filter_scratch: Scratch,
+    /// With a filter: the event types to apply to the state (those that change it, and both
+    /// halves of those the filter can match); the others cannot match and leave the state as
+    /// it is for the events that can.
+    relevant: Option<TypeSet>,
+    /// The `-p` format.
+    format: Option<Format>,
     render: RenderOptions,
     utc_offset: i64,
     /// Still at the start of the capture, where container events are initial state.
@@ -158,6 +164,31 @@ impl<'a> EventLoop<'a> {
                 Err(e) => anyhow::bail!("invalid filter: {}", e.render(&text)),
             }
         };
+        let format = match &args.format {
+            Some(text) => Some(
+                Format::parse(text).map_err(|e| anyhow::anyhow!("invalid format `{text}`: {e}"))?,
+            ),
+            None => None,
+        };
+        // With a filter, only the events it can match are shown: the state needs the events
+        // the filter's fields depend on, and the memory counters if the format prints them.
+        let relevant = filter.as_ref().map(|f| {
+            let mut types = f.state_types();
+            let reads = |pred: fn(FieldId) -> bool| {
+                format.as_ref().is_some_and(|p| p.fields().any(|f| pred(f.id())))
+            };
+            if reads(FieldId::reads_event_history) {
+                return TypeSet::all();
+            }
+            if reads(FieldId::reads_memory_counters) {
+                for code in 0..lanner_event::table::EVENT_MAX as u16 {
+                    if State::changes_counters(code) {
+                        types.insert(code);
+                    }
+                }
+            }
+            types
+        });
         let reader = Reader::open(&args.read)
             .with_context(|| format!("cannot read capture `{}`", args.read.display()))?;
         let state = State::from_tables(reader.tables());
@@ -167,6 +198,8 @@ impl<'a> EventLoop<'a> {
             state,
             filter,
             filter_scratch: Scratch::default(),
+            relevant,
+            format,
             render: args.render_options(),
             utc_offset: localtime::utc_offset_now(),
             leading: true,
@@ -180,16 +213,22 @@ impl<'a> EventLoop<'a> {
         self.args.numevents.is_some_and(|n| self.counted >= n)
     }
 
-    /// The next event with its fate, or `None` at the end.
-    fn next(&mut self) -> Result<Option<Next<'_>>, lanner_scap::Error> {
-        let Some(record) = self.reader.next()? else { return Ok(None) };
+    /// Moves to the next event and decides its fate; `None` at the end.
+    #[inline]
+    fn advance(&mut self) -> Result<Option<Fate>, lanner_scap::Error> {
+        if !self.reader.advance()? {
+            return Ok(None);
+        }
         self.num += 1;
+        let Some(record) = self.reader.record() else { return Ok(None) };
         if let Some(tables) = record.new_tables {
             self.state.load_tables(tables);
         }
         let ev = record.event;
-        self.state.process(&ev);
-        self.first_ts.get_or_insert(ev.ts());
+        if self.relevant.as_ref().is_none_or(|r| r.contains(ev.event_type())) {
+            self.state.process(&ev);
+        }
+        let first_ts = *self.first_ts.get_or_insert(ev.ts());
         let fate = if self.leading && is_container_event(ev.event_type()) {
             Fate::Consumed
         } else {
@@ -204,7 +243,7 @@ impl<'a> EventLoop<'a> {
                         cpu: record.cpu,
                         event: &ev,
                         state: &self.state,
-                        first_ts: self.first_ts.unwrap_or(0),
+                        first_ts,
                         utc_offset: self.utc_offset,
                         render: self.render,
                     };
@@ -223,22 +262,25 @@ impl<'a> EventLoop<'a> {
         {
             self.counted += 1;
         }
-        Ok(Some(Next {
-            record,
-            fate,
+        Ok(Some(fate))
+    }
+
+    /// The event [`EventLoop::advance`] moved to, with what it needs to be shown.
+    fn current(&self) -> Option<Next<'_>> {
+        Some(Next {
+            record: self.reader.record()?,
             num: self.num,
             state: &self.state,
             render: self.render,
             utc_offset: self.utc_offset,
             first_ts: self.first_ts.unwrap_or(0),
-        }))
+        })
     }
 }
 
 /// One event of the loop, with what it needs to be shown.
 struct Next<'a> {
     record: EventRecord<'a>,
-    fate: Fate,
     num: u64,
     state: &'a State,
     render: RenderOptions,
@@ -282,12 +324,13 @@ fn write_capture(events: &mut EventLoop<'_>, out: &std::path::Path) -> anyhow::R
         if events.done() {
             break None;
         }
-        let next = match events.next() {
-            Ok(Some(next)) => next,
+        let fate = match events.advance() {
+            Ok(Some(fate)) => fate,
             Ok(None) => break None,
             Err(e) => break Some(e),
         };
-        let (record, fate) = (&next.record, next.fate);
+        let Some(next) = events.current() else { break None };
+        let record = &next.record;
         if let Some(tables) = record.new_tables {
             // A new section of a concatenated capture: its tables come first.
             writer.start_section(tables).context("cannot write capture")?;
@@ -309,12 +352,7 @@ fn write_capture(events: &mut EventLoop<'_>, out: &std::path::Path) -> anyhow::R
 
 fn print_events(events: &mut EventLoop<'_>) -> anyhow::Result<ExitCode> {
     let args = events.args;
-    let format = match &args.format {
-        Some(text) => {
-            Some(Format::parse(text).map_err(|e| anyhow::anyhow!("invalid format `{text}`: {e}"))?)
-        }
-        None => None,
-    };
+    let format = events.format.take();
     let mut format_scratch = FormatScratch::default();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -325,14 +363,13 @@ fn print_events(events: &mut EventLoop<'_>) -> anyhow::Result<ExitCode> {
         if events.done() {
             break None;
         }
-        let next = match events.next() {
-            Ok(Some(next)) => next,
+        match events.advance() {
+            Ok(Some(Fate::Shown)) => {}
+            Ok(Some(_)) => continue,
             Ok(None) => break None,
             Err(e) => break Some(e),
-        };
-        if next.fate != Fate::Shown {
-            continue;
         }
+        let Some(next) = events.current() else { break None };
         line.clear();
         match &format {
             None => write_line(&mut line, &next, &mut scratch),

@@ -162,6 +162,40 @@ pub fn def(id: FieldId) -> &'static FieldDef {
     &table::FIELDS[id as usize]
 }
 
+impl FieldId {
+    /// Whether the field's value on an event depends on events of every type before it: the
+    /// latency fields read what the thread's last syscall took, which scheduler and internal
+    /// events in between leave as it was.
+    pub fn reads_event_history(self) -> bool {
+        matches!(
+            self,
+            FieldId::EvtLatency
+                | FieldId::EvtLatencyS
+                | FieldId::EvtLatencyNs
+                | FieldId::EvtLatencyQuantized
+                | FieldId::EvtLatencyHuman
+                | FieldId::EvtWaitLatency
+        )
+    }
+
+    /// Whether the field reads a thread's memory or page-fault counters, which many events
+    /// update (context switches, `mmap`, `brk` ...).
+    pub fn reads_memory_counters(self) -> bool {
+        matches!(
+            self,
+            FieldId::ProcVmsize
+                | FieldId::ProcVmrss
+                | FieldId::ProcVmswap
+                | FieldId::ThreadPfmajor
+                | FieldId::ThreadPfminor
+                | FieldId::ThreadVmsize
+                | FieldId::ThreadVmrss
+                | FieldId::ThreadVmsizeB
+                | FieldId::ThreadVmrssB
+        )
+    }
+}
+
 /// Every field, one variant each, in the order of the registry (the extractor dispatches on it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[expect(missing_docs, reason = "one variant per field, named after it")]
