@@ -147,6 +147,8 @@ impl State {
         let ty = ev.event_type();
         if ty == code::PROCEXIT || ty == code::PROCEXIT_1 {
             self.mark_exited(ev.tid());
+        } else if crate::container::is_container_event(ty) {
+            self.apply_container_event(ev);
         }
     }
 
@@ -207,8 +209,7 @@ impl State {
             child.cwd = dir_with_slash(cstr(cwd));
         }
         if let Some(cgroups) = x.param("cgroups") {
-            child.cgroups = cgroups.to_vec();
-            child.container_id = crate::container::container_id(cgroups);
+            child.set_cgroups(cgroups);
         }
         if let Some(v) = x.int("fdlimit") {
             child.fdlimit = v;
@@ -290,8 +291,7 @@ impl State {
             t.env = env.to_vec();
         }
         if let Some(cgroups) = x.param("cgroups") {
-            t.cgroups = cgroups.to_vec();
-            t.container_id = crate::container::container_id(cgroups);
+            t.set_cgroups(cgroups);
         }
         if let Some(path) = x.param("trusted_exepath") {
             t.exepath = cstr(path).to_vec();
