@@ -357,6 +357,11 @@ impl State {
         }
     }
 
+    /// The host pseudo-container ([`Container::host`]).
+    pub fn host_container(&self) -> &Container {
+        &self.host_container
+    }
+
     /// The container the current event describes, if it is a container event that parsed.
     pub fn event_container(&self) -> Option<&Container> {
         self.containers.get(self.event_container.as_deref()?)

@@ -6,7 +6,7 @@
 //!   id (12 hex digits, `container.id`), the full id and the runtime the path shape belongs to
 //!   are known from the first event of a process. Threads keep them
 //!   ([`Thread::container_id`](crate::Thread::container_id) and its neighbours).
-//! - **container events** ([`json`]): the name, image, mounts, labels ... come from the
+//! - **container events** ([`parse_json`]): the name, image, mounts, labels ... come from the
 //!   container engine (docker, containerd, cri-o, podman). Falco's container plugin (and libs
 //!   before it) writes them into captures as `container` events, one per container right after
 //!   the capture's tables, and more as containers start. [`ContainerTable`] keeps them by id.
