@@ -163,6 +163,8 @@ impl State {
 
     /// Replaces the state with a capture's tables (a new section of a capture starts over).
     pub fn load_tables(&mut self, tables: &Tables) {
+        // Containers stay: a later section's processes run in the same containers, and its
+        // container events replace what changed.
         self.threads = ThreadTable::default();
         self.last_enter.clear();
         self.pending_fd_removal = None;
