@@ -5,8 +5,12 @@ flagged and large event blocks, unknown and pcapng blocks, concatenated sections
 framing ...). crates/lanner/tests/synthetic.rs reads them; scripts/make-inspect-goldens records
 what Debian's sysdig prints for those it opens.
 
+The c*_container* captures hold processes in docker, containerd, cri-o and podman containers
+and the container events that describe them; crates/lanner/tests/containers.rs compares their
+container fields with sysdig's (scripts/make-container-goldens).
+
 Run from anywhere: python3 testdata/scap-synthetic/make.py"""
-import struct, gzip, os
+import struct, gzip, os, json, hashlib
 
 def pad4(n): return (4 - n % 4) % 4
 
@@ -51,7 +55,7 @@ def ul_v2(users, groups):
     return block(0x220, body)
 
 def pl_v9_entry(tid, pid, comm, exe, args=b'', cwd=b'/', uid=0, gid=0, loginuid=1000, tail='2022',
-                cgroups=b'', env=b'', root=b'/'):
+                cgroups=b'', env=b'', root=b'/', pidns_init_start_ts=0x1111111122222222):
     e = struct.pack('<QQQQQ', tid, pid, 1, pid, pid)
     e += s16(comm) + s16(exe) + s16(exe) + s16(args) + s16(cwd)
     e += struct.pack('<QIII', 1024, 0, uid, gid)
@@ -60,7 +64,7 @@ def pl_v9_entry(tid, pid, comm, exe, args=b'', cwd=b'/', uid=0, gid=0, loginuid=
     if tail == '2022':      # what libs 2022-03 writes after root
         e += struct.pack('<IB', loginuid, 0)
     elif tail == 'modern':  # libs >= 0.10: pidns_init_start_ts, tty, loginuid, exe_writable, caps, upper, ino x3
-        e += struct.pack('<QiIB', 0x1111111122222222, 0, loginuid, 0) + struct.pack('<QQQ', 0, 0, 0)
+        e += struct.pack('<QiIB', pidns_init_start_ts, 0, loginuid, 0) + struct.pack('<QQQ', 0, 0, 0)
         e += struct.pack('<BQQQ', 0, 0, 0, 0)
     elif tail == 'none':
         pass
@@ -195,6 +199,201 @@ def process_lists():
     write('ul_il_int.scap', shb() + il1 + ul1 + block(0x215, pl_entry(9)) + close_pair())
 
 
+# --- containers -------------------------------------------------------------------------------
+
+def full_id(name):
+    """A container's 64-hex id, made up from its name."""
+    return hashlib.sha256(name.encode()).hexdigest()
+
+NO_TID = -1 & 0xffffffffffffffff  # container events belong to no thread
+
+def container_json(c, version=2, ts=TS):
+    """A container event with libs' JSON ({"container": {...}}): version 2 is
+    PPME_CONTAINER_JSON_2_E (large payload, what libs and the plugin write), 1 is
+    PPME_CONTAINER_JSON_E."""
+    text = (json.dumps({'container': c}, sort_keys=True) + '\0').encode()
+    if version == 2:
+        return ev_v2(ts, NO_TID, 324, [text], large=True)
+    return ev_v2(ts, NO_TID, 272, [text])
+
+def container_e(cid, ctype, name, image, ts=TS):
+    """The container event before JSON (PPME_CONTAINER_E): id, type, name, image."""
+    return ev_v2(ts, NO_TID, 228, [cid.encode() + b'\0', struct.pack('<I', ctype), name + b'\0', image + b'\0'])
+
+def openat_x(ts, tid, fd, path):
+    """An openat exit with the 6 parameters libs 2022 has (sysdig 0.29.3 crashes on fewer)."""
+    return ev_v2(ts, tid, 307, [struct.pack('<q', fd), struct.pack('<q', -100), path + b'\0',
+                                struct.pack('<I', 1), struct.pack('<I', 0), struct.pack('<I', 0)])
+
+def file_io(ts, tid, path, fd=5):
+    """openat then close: fd.name, fd.containername, fd.containerdirectory have values."""
+    return (openat_x(ts, tid, fd, path) + ev_v2(ts + 100, tid, 4, [struct.pack('<q', fd)]) +
+            ev_v2(ts + 200, tid, 5, [struct.pack('<q', 0)]))
+
+def clone_child(ts, tid, ptid, comm, cgroups):
+    """The child's own clone exit (res=0), with the 20 parameters of libs 2022."""
+    q = lambda v: struct.pack('<q', v)
+    u = lambda v: struct.pack('<I', v)
+    return ev_v2(ts, tid, 223, [q(0), b'/bin/sh\0', b'-c\0', q(tid), q(tid), q(ptid), b'/\0', q(1024),
+                                q(0), q(0), u(0), u(0), u(0), comm + b'\0', cgroups, u(0), u(0), u(0), q(1), q(1)])
+
+def execve_x(ts, tid, ptid, exe, comm, cgroups):
+    """A successful execve exit, version 18 (17 parameters, up to tty): its parameters render
+    alike in libs 2022 and today, unlike version 19's."""
+    q = lambda v: struct.pack('<q', v)
+    u = lambda v: struct.pack('<I', v)
+    return ev_v2(ts, tid, 289, [q(0), exe + b'\0', b'', q(tid), q(tid), q(ptid), b'/\0', q(1024),
+                                q(0), q(0), u(0), u(0), u(0), comm + b'\0', cgroups, b'', u(0)])
+
+def cg(*paths):
+    return b''.join(p.encode() + b'\0' for p in paths)
+
+DOCKER = full_id('web')
+SANDBOX = full_id('coredns-pod')
+COREDNS = full_id('coredns')
+KUBE_PROXY = full_id('kube-proxy')
+PODMAN = full_id('podman')
+UNKNOWN = full_id('unknown')
+OLD = full_id('old')
+LATER = full_id('later')
+POD_UID = '3e41dc6b-08a8-44db-bc2a-3724b18ab19a'
+START = TS - 3600 * 10**9  # the containers' pid namespaces started an hour before
+
+def k8s_labels(pod, ns, uid, name):
+    return {'io.kubernetes.container.name': name, 'io.kubernetes.pod.name': pod,
+            'io.kubernetes.pod.namespace': ns, 'io.kubernetes.pod.uid': uid}
+
+def containers():
+    """Processes in containers of every runtime, described by container events at the start of
+    the capture (as libs writes them when a capture starts) or later (as containers start)."""
+    pl = [
+        pl_v9_entry(100, 100, b'sshd', b'/usr/sbin/sshd', cgroups=cg('cpu=/system.slice/ssh.service'),
+                    tail='modern', pidns_init_start_ts=TS - 86400 * 10**9),
+        pl_v9_entry(200, 200, b'nginx', b'/usr/sbin/nginx', cgroups=cg('cpuset=/docker/' + DOCKER, 'cpu=/docker/' + DOCKER),
+                    tail='modern', pidns_init_start_ts=START),
+        pl_v9_entry(300, 300, b'coredns', b'/coredns', tail='modern', pidns_init_start_ts=START, cgroups=cg(
+            'cpu=/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod%s.slice/cri-containerd-%s.scope'
+            % (POD_UID.replace('-', '_'), COREDNS))),
+        pl_v9_entry(310, 310, b'pause', b'/pause', tail='modern', pidns_init_start_ts=START, cgroups=cg(
+            'cpu=/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod%s.slice/cri-containerd-%s.scope'
+            % (POD_UID.replace('-', '_'), SANDBOX))),
+        pl_v9_entry(400, 400, b'kube-proxy', b'/usr/local/bin/kube-proxy', tail='modern', pidns_init_start_ts=START,
+                    cgroups=cg('cpu=/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/crio-%s.scope' % KUBE_PROXY)),
+        pl_v9_entry(500, 500, b'sh', b'/bin/sh', tail='modern', pidns_init_start_ts=START,
+                    cgroups=cg('cpu=/machine.slice/libpod-%s.scope' % PODMAN)),
+        pl_v9_entry(600, 600, b'redis-server', b'/usr/bin/redis-server', tail='modern', pidns_init_start_ts=START,
+                    cgroups=cg('cpu=/docker/' + UNKNOWN)),
+        pl_v9_entry(700, 700, b'busybox', b'/bin/busybox', tail='modern', pidns_init_start_ts=START,
+                    cgroups=cg('cpu=/system.slice/docker-%s.scope' % OLD)),
+    ]
+    meta = [
+        container_json({
+            'id': DOCKER[:12], 'full_id': DOCKER, 'type': 0, 'name': 'web', 'image': 'nginx:1.25',
+            'imagerepo': 'nginx', 'imagetag': '1.25', 'imageid': full_id('nginx-image'),
+            'imagedigest': 'sha256:' + full_id('nginx-digest'), 'privileged': True,
+            'host_pid': False, 'host_network': False, 'host_ipc': False, 'ip': '172.17.0.2',
+            'cni_json': '', 'is_pod_sandbox': False, 'pod_sandbox_id': '', 'pod_sandbox_labels': None,
+            'created_time': 1599996400, 'lookup_state': 1, 'User': '',
+            'labels': {'maintainer': 'NGINX Docker Maintainers', 'com.example.empty': ''},
+            'Mounts': [
+                {'Source': '/var/run/docker.sock', 'Destination': '/var/run/docker.sock', 'Mode': '',
+                 'RW': True, 'Propagation': 'rprivate'},
+                {'Source': '/srv/www', 'Destination': '/usr/share/nginx/html', 'Mode': 'ro',
+                 'RW': False, 'Propagation': 'rprivate'},
+                {'Source': '/etc', 'Destination': '/host/etc', 'Mode': 'ro', 'RW': False, 'Propagation': ''},
+            ],
+            'env': [], 'port_mappings': [{'HostIp': 0, 'HostPort': 8080, 'ContainerPort': 80}],
+            'memory_limit': 0, 'swap_limit': 0, 'cpu_shares': 1024, 'cpu_quota': 0, 'cpu_period': 100000,
+            'cpuset_cpu_count': 0, 'metadata_deadline': 0,
+        }),
+        container_json({
+            'id': SANDBOX[:12], 'full_id': SANDBOX, 'type': 7, 'name': 'coredns-5d78c9869d-x7k2p',
+            'image': 'registry.k8s.io/pause:3.9', 'imagerepo': 'registry.k8s.io/pause', 'imagetag': '3.9',
+            'imageid': full_id('pause-image'), 'imagedigest': '', 'privileged': False,
+            'is_pod_sandbox': True, 'pod_sandbox_id': SANDBOX, 'ip': '10.244.0.5',
+            'cni_json': '{"eth0":{"IPConfigs":[{"IP":"10.244.0.5"}]}}', 'lookup_state': 1,
+            'labels': k8s_labels('coredns-5d78c9869d-x7k2p', 'kube-system', POD_UID, 'POD'),
+            'pod_sandbox_labels': {'k8s-app': 'kube-dns', 'pod-template-hash': '5d78c9869d', 'tier': 'dns'},
+            'Mounts': [],
+        }),
+        container_json({
+            'id': COREDNS[:12], 'full_id': COREDNS, 'type': 7, 'name': 'coredns',
+            'image': 'registry.k8s.io/coredns/coredns:v1.10.1', 'imagerepo': 'registry.k8s.io/coredns/coredns',
+            'imagetag': 'v1.10.1', 'imageid': full_id('coredns-image'),
+            'imagedigest': 'sha256:' + full_id('coredns-digest'), 'privileged': False,
+            'is_pod_sandbox': False, 'pod_sandbox_id': SANDBOX, 'ip': '', 'cni_json': '', 'lookup_state': 1,
+            'labels': k8s_labels('coredns-5d78c9869d-x7k2p', 'kube-system', POD_UID, 'coredns'),
+            'pod_sandbox_labels': {'k8s-app': 'kube-dns'},
+            'Mounts': [
+                {'Source': '/var/lib/kubelet/pods/%s/volumes/kubernetes.io~configmap/config-volume' % POD_UID,
+                 'Destination': '/etc/coredns', 'Mode': '', 'RW': False, 'Propagation': 'rprivate'},
+            ],
+        }),
+        container_json({
+            'id': KUBE_PROXY[:12], 'type': 8, 'name': 'k8s_kube-proxy_kube-proxy-8xv2q_kube-system_1_0',
+            'image': 'registry.k8s.io/kube-proxy:v1.28.2', 'imagerepo': 'registry.k8s.io/kube-proxy',
+            'imagetag': 'v1.28.2', 'privileged': True, 'host_network': True, 'host_pid': False,
+            'ip': '192.168.49.2', 'cni_json': '{"eth0":{}}', 'lookup_state': 1, 'pod_sandbox_id': full_id('kube-proxy-pod'),
+            'labels': k8s_labels('kube-proxy-8xv2q', 'kube-system', 'a1b2c3d4-0000-4000-8000-000000000001', 'kube-proxy'),
+            'pod_sandbox_labels': {'k8s-app': 'kube-proxy', 'controller-revision-hash': '7b9d'},
+            'Mounts': [
+                {'Source': '/run/xtables.lock', 'Destination': '/run/xtables.lock', 'Mode': '', 'RW': True, 'Propagation': ''},
+                {'Source': '/lib/modules', 'Destination': '/lib/modules', 'Mode': 'ro', 'RW': False, 'Propagation': ''},
+                {'Source': '/var/lib/kubelet/pki', 'Destination': '/var/lib/kubelet/pki', 'Mode': '', 'RW': False, 'Propagation': ''},
+            ],
+        }, version=1),
+        container_json({
+            'id': PODMAN[:12], 'full_id': PODMAN, 'type': 11, 'name': 'quirky_turing',
+            'image': 'docker.io/library/alpine:3.19', 'imagerepo': '', 'imagetag': '', 'privileged': False,
+            'lookup_state': 1, 'labels': {}, 'Mounts': None,
+        }),
+        container_e(OLD[:12], 0, b'old_event', b'busybox:1.36'),
+    ]
+    t = TS
+    evs = b''
+    for tid, path in [(100, b'/etc/ssh/sshd_config'), (200, b'/etc/nginx/nginx.conf'),
+                      (300, b'/etc/coredns/Corefile'), (310, b'/pause'), (400, b'/lib/modules/6.1.0/modules.dep'),
+                      (500, b'/etc/alpine-release'), (600, b'/data/dump.rdb'), (700, b'/bin/busybox')]:
+        evs += file_io(t, tid, path); t += 10**6
+    # A worker the nginx master starts: the child's own clone exit carries its cgroups.
+    evs += clone_child(t, 210, 200, b'nginx', cg('cpuset=/docker/' + DOCKER, 'cpu=/docker/' + DOCKER)); t += 10**6
+    evs += file_io(t, 210, b'/var/log/nginx/access.log'); t += 10**6
+    # `docker exec`: a host process execs into the container's cgroups.
+    evs += clone_child(t, 800, 100, b'sshd', cg('cpu=/system.slice/ssh.service')); t += 10**6
+    evs += execve_x(t, 800, 100, b'/bin/cat', b'cat', cg('cpuset=/docker/' + DOCKER, 'cpu=/docker/' + DOCKER)); t += 10**6
+    evs += file_io(t, 800, b'/etc/passwd'); t += 10**6
+    T = {}
+    T['c01_containers'] = header_for(pl) + b''.join(meta) + evs
+    # Metadata arriving while the capture runs: events before it see only the id.
+    later = {'id': LATER[:12], 'full_id': LATER, 'type': 0, 'name': 'late_bloomer', 'image': 'postgres:16',
+             'imagerepo': 'postgres', 'imagetag': '16', 'privileged': False, 'lookup_state': 1,
+             'labels': {}, 'Mounts': [{'Source': '/srv/pg', 'Destination': '/var/lib/postgresql/data',
+                                       'Mode': '', 'RW': True, 'Propagation': 'rprivate'}]}
+    pl = [pl_v9_entry(100, 100, b'bash', b'/bin/bash', cgroups=cg('cpu=/user.slice'), tail='modern'),
+          pl_v9_entry(900, 900, b'postgres', b'/usr/lib/postgresql/16/bin/postgres', tail='modern',
+                      pidns_init_start_ts=START, cgroups=cg('cpu=/docker/' + LATER))]
+    t = TS
+    evs = file_io(t, 900, b'/var/lib/postgresql/data/PG_VERSION')
+    evs += container_json(later, ts=t + 10**6)
+    evs += file_io(t + 2 * 10**6, 900, b'/var/lib/postgresql/data/postgresql.conf')
+    later.update(name='renamed', privileged=True)
+    evs += container_json(later, ts=t + 3 * 10**6)
+    evs += file_io(t + 4 * 10**6, 900, b'/var/lib/postgresql/data/pg_hba.conf')
+    T['c02_container_metadata_later'] = header_for(pl) + evs
+    # A container event whose JSON does not parse: sysdig 0.29.3 stops there; lanner counts it
+    # and goes on.
+    T['c03_container_bad_json'] = (header_for(pl) + file_io(t, 900, b'/etc/hosts') +
+                                   ev_v2(t + 10**6, NO_TID, 324, [b'{"container": {"id": \0'], large=True) +
+                                   file_io(t + 2 * 10**6, 900, b'/etc/hostname'))
+    for k, v in T.items():
+        write(k + '.scap', v)
+    return sorted(T)
+
+def header_for(pl_entries):
+    return (shb() + mi() + il_v2([(b'lo', 0x0100007f)]) +
+            ul_v2([(0, 0, b'root', b'/root', b'/bin/sh')], [(0, b'root')]) + pl_v9(pl_entries))
+
+
 if __name__ == '__main__':
     # gzip output must not depend on when it ran: no timestamp in the header.
     import time
@@ -205,3 +404,4 @@ if __name__ == '__main__':
     main()
     extra()
     process_lists()
+    containers()

@@ -23,7 +23,50 @@ pub enum FieldArg {
     Time(u64),
     /// Which path of `evt.abspath`: `src` or `dst` (plain `evt.abspath` is `src`).
     PathEnd(PathEnd),
+    /// A pattern a mount's path is searched with: `container.mount.dest[/var/run/docker.sock]`.
+    Pattern(ArgPattern),
 }
+
+/// The pattern of a mount field's key argument (`container.mount[/usr/local]`,
+/// `container.mount.source[/host/lib/*]`), compiled once at load time.
+///
+/// The container plugin compiles the key as a regular expression (RE/flex, multi-line) and
+/// takes the first mount whose path it is *found* in, so `/var/run` finds
+/// `/var/run/docker.sock`, `^/tmp$` only `/tmp`, and `/root*` any path holding `/roo`. (libs
+/// before the plugin matched the key as a glob against the whole path; lanner follows the
+/// plugin, which Falco runs today.) Rust's regex syntax is the same for everything but
+/// look-around and back-references, which RE/flex lacks too.
+#[derive(Clone, Debug)]
+pub struct ArgPattern {
+    text: Box<str>,
+    regex: regex::Regex,
+}
+
+impl ArgPattern {
+    /// Compiles a key argument.
+    pub fn new(text: &str) -> Result<ArgPattern, regex::Error> {
+        let regex = regex::RegexBuilder::new(text).multi_line(true).build()?;
+        Ok(ArgPattern { text: text.into(), regex })
+    }
+
+    /// The argument as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the pattern is found in `path`.
+    pub fn is_match(&self, path: &str) -> bool {
+        self.regex.is_match(path)
+    }
+}
+
+impl PartialEq for ArgPattern {
+    fn eq(&self, other: &ArgPattern) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for ArgPattern {}
 
 /// The path of a two-path event `evt.abspath` refers to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,8 +135,22 @@ impl PartialEq for Field {
 
 impl Eq for Field {}
 
-/// Field names that take their argument after a dot instead of in brackets.
-const DOTTED: [&str; 5] = ["evt.arg", "evt.rawarg", "evt.type.is", "thread.cgroup", "evt.abspath"];
+/// Field names that take their argument after a dot instead of in brackets (the label fields
+/// take it either way: `container.label.app` is `container.label[app]`).
+const DOTTED: [&str; 12] = [
+    "evt.arg",
+    "evt.rawarg",
+    "evt.type.is",
+    "thread.cgroup",
+    "evt.abspath",
+    "container.label",
+    "k8s.pod.label",
+    "k8s.rc.label",
+    "k8s.svc.label",
+    "k8s.ns.label",
+    "k8s.rs.label",
+    "k8s.deployment.label",
+];
 
 impl Field {
     /// Binds a field as written: `name` (which may carry a dotted argument, e.g.
@@ -163,6 +220,17 @@ impl Field {
                 Ok(n) => FieldArg::Index(n),
                 Err(_) => FieldArg::Key(a.into()),
             },
+            // Plugin fields taking a number or a key: a number as libs reads plugin indexes
+            // (digits, no leading zero), anything else a key.
+            (_, Some(a)) if def.has(epf::ARG_INDEX) && def.has(epf::ARG_KEY) && !dotted => {
+                match plugin_index(a) {
+                    Some(n) => FieldArg::Index(n),
+                    None => FieldArg::Pattern(
+                        ArgPattern::new(a).map_err(|_| bad("not a valid regular expression"))?,
+                    ),
+                }
+            }
+            (_, Some(a)) if def.has(epf::ARG_KEY) => FieldArg::Key(a.into()),
             (_, Some(a)) if def.has(epf::ARG_ALLOWED) || def.has(epf::ARG_REQUIRED) => {
                 if dotted {
                     return Err(FieldError::ArgNotAllowed(def.name));
@@ -237,8 +305,18 @@ impl Field {
             }
             FieldArg::PathEnd(PathEnd::Src) => self.def.name.to_owned(),
             FieldArg::PathEnd(PathEnd::Dst) => format!("{}.dst", self.def.name),
+            FieldArg::Pattern(p) => format!("{}[{}]", self.def.name, p.as_str()),
         }
     }
+}
+
+/// A plugin field's index argument: digits, without a leading zero (`0` itself is one).
+fn plugin_index(arg: &str) -> Option<u64> {
+    let digits = !arg.is_empty() && arg.bytes().all(|b| b.is_ascii_digit());
+    if !digits || (arg.len() > 1 && arg.starts_with('0')) {
+        return None;
+    }
+    arg.parse().ok()
 }
 
 /// The type of the first parameter called `name` in the event table.
@@ -315,6 +393,54 @@ mod tests {
             &FieldArg::Key("HOME".into())
         );
         assert_eq!(Field::parse("proc.name", None).unwrap().to_text(), "proc.name");
+    }
+
+    #[test]
+    fn binds_container_arguments() {
+        let f = Field::parse("container.mount.dest", Some("/var/run/docker.sock")).unwrap();
+        let FieldArg::Pattern(p) = f.arg() else { panic!("{:?}", f.arg()) };
+        assert!(p.is_match("/var/run/docker.sock") && !p.is_match("/var/lib"));
+        assert_eq!(f.to_text(), "container.mount.dest[/var/run/docker.sock]");
+        assert_eq!(Field::parse("container.mount", Some("0")).unwrap().arg(), &FieldArg::Index(0));
+        assert_eq!(
+            Field::parse("container.mount", Some("12")).unwrap().arg(),
+            &FieldArg::Index(12)
+        );
+        // Not an index: a leading zero makes it a key.
+        assert!(matches!(
+            Field::parse("container.mount", Some("01")).unwrap().arg(),
+            FieldArg::Pattern(_)
+        ));
+        assert_eq!(
+            Field::parse("container.label", Some("app")).unwrap().arg(),
+            &FieldArg::Key("app".into())
+        );
+        assert_eq!(
+            Field::parse("k8s.pod.label.app.kubernetes.io", None).unwrap().arg(),
+            &FieldArg::Key("app.kubernetes.io".into())
+        );
+        assert_eq!(
+            Field::parse("k8s.pod.label", Some("app.kubernetes.io/name")).unwrap().arg(),
+            &FieldArg::Key("app.kubernetes.io/name".into())
+        );
+        assert!(Field::parse("k8s.pod.labels", None).is_ok());
+        assert!(Field::parse("k8s.rc.label.x", None).is_ok());
+        assert_eq!(
+            Field::parse("container.mount", None).unwrap_err(),
+            FieldError::ArgRequired("container.mount")
+        );
+        assert_eq!(
+            Field::parse("container.label", None).unwrap_err(),
+            FieldError::ArgRequired("container.label")
+        );
+        assert!(matches!(
+            Field::parse("container.mount.source", Some("(unclosed")),
+            Err(FieldError::BadArg { .. })
+        ));
+        assert_eq!(
+            Field::parse("container.id", Some("1")).unwrap_err(),
+            FieldError::ArgNotAllowed("container.id")
+        );
     }
 
     #[test]

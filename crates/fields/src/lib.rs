@@ -2,8 +2,9 @@
 //! `evt.arg.flags` ...), their registry, and their extraction from an event and the state.
 //!
 //! The registry ([`fields`], [`lookup`]) lists every field of the syscall source with libs'
-//! names, types, flags and descriptions, so `lanner --list` and load-time checking speak the
-//! same language as Falco. A reference as written in a rule (`proc.aname[2]`,
+//! names, types, flags and descriptions, and the fields of Falco's container plugin
+//! (`container.*`, `k8s.*`, [`Class::Container`]), so `lanner --list` and load-time checking
+//! speak the same language as Falco. A reference as written in a rule (`proc.aname[2]`,
 //! `evt.arg.flags`) is bound once, at load time, to a [`Field`]: its argument is checked then, and
 //! an unknown name gets a "did you mean". At run time [`extract`] fills a reusable [`Values`]
 //! with the field's values for one event, without allocating once the buffers have grown.
@@ -36,7 +37,9 @@ pub mod registry;
 mod value;
 
 pub use extract::{CheckState, EventContext, Mode, extract};
-pub use field::{Field, FieldArg, FieldError, PathEnd, closest, edit_distance, param_type};
+pub use field::{
+    ArgPattern, Field, FieldArg, FieldError, PathEnd, closest, edit_distance, param_type,
+};
 pub use format::{Format, FormatError, FormatScratch};
 pub use list::{ListFormat, ListOptions, write_list};
 pub use registry::{Class, FieldDef, FieldId, epf, fields, lookup};

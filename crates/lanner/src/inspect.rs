@@ -31,6 +31,7 @@ use lanner_fields::{EventContext, FieldId, Format, FormatScratch};
 use lanner_filter::{Filter, Scratch, TypeSet};
 use lanner_scap::{Compression, EventRecord, FLAG_STATE_ONLY, Reader, Writer};
 use lanner_state::State;
+use lanner_state::container::is_container_event;
 
 use crate::localtime;
 
@@ -110,11 +111,6 @@ impl InspectArgs {
             },
         }
     }
-}
-
-/// Container events (`PPME_CONTAINER_E`, `PPME_CONTAINER_JSON_E`, `PPME_CONTAINER_JSON_2_E`).
-fn is_container_event(event_type: u16) -> bool {
-    matches!(event_type, 228 | 272 | 324)
 }
 
 /// What becomes of one event.

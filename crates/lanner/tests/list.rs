@@ -14,8 +14,8 @@ fn lanner(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// libs' field table: what `--list` must show (no table-only, print-only or deprecated
-/// fields, nothing of the hidden `util` class).
+/// libs' field table and the container plugin's: what `--list` must show (no table-only,
+/// print-only or deprecated fields, nothing of the hidden `util` class).
 fn expected_names() -> Vec<String> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/fields/libs_fields.json");
     let libs: serde_json::Value =
@@ -35,6 +35,13 @@ fn expected_names() -> Vec<String> {
             }
             names.push(f["name"].as_str().unwrap().to_owned());
         }
+    }
+    // The container plugin's fields: none is hidden.
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/fields/plugin_fields.json");
+    let plugin: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for f in plugin["container plugin (extracts from syscall source)"].as_array().unwrap() {
+        names.push(f["name"].as_str().unwrap().to_owned());
     }
     names
 }
@@ -68,6 +75,7 @@ fn text_layout_is_libs_layout() {
             "Field Class:                  process",
             "Field Class:                  user",
             "Field Class:                  group",
+            "Field Class:                  container",
             "Field Class:                  fd",
             "Field Class:                  fs.path",
             "Field Class:                  fdlist",
@@ -84,6 +92,9 @@ fn text_layout_is_libs_layout() {
         "\nfd.ip                         (EPF_NO_RHS,EPF_NO_TRANSFORMER,FILTER_ONLY) matches the ip \
          address (client or server) of \n"
     ));
+    // The container plugin's fields, with their argument tags.
+    assert!(out.contains("\ncontainer.mount.dest          (ARG_REQUIRED) The mount destination, "));
+    assert!(out.contains("\nk8s.pod.name                  The Kubernetes pod name. "));
     for line in out.lines() {
         assert!(line.trim_end().len() <= 120, "too wide: {line:?}");
     }

@@ -40,6 +40,7 @@ use lanner_scap::Tables;
 use lanner_scap::tables::{FdInfo, InterfaceAddr, NamedFdKind, User};
 use std::net::IpAddr;
 
+pub use container::{Container, ContainerTable, ContainerType, Mount};
 pub use fd::{Fd, FdKind, FdTable, L4Proto, Role, SockAddrs};
 pub use thread::{Thread, ThreadTable};
 
@@ -56,6 +57,8 @@ pub struct StateConfig {
     pub inactive_timeout_ns: u64,
     /// How often (event time, ns) to look for inactive threads.
     pub purge_interval_ns: u64,
+    /// Most containers kept; beyond, the least recently reported ones are dropped first.
+    pub max_containers: usize,
 }
 
 impl Default for StateConfig {
@@ -64,6 +67,7 @@ impl Default for StateConfig {
             max_threads: 1 << 18,
             inactive_timeout_ns: 10 * 60 * 1_000_000_000,
             purge_interval_ns: 60 * 1_000_000_000,
+            max_containers: container::DEFAULT_MAX_CONTAINERS,
         }
     }
 }
@@ -81,12 +85,23 @@ pub struct StateStats {
     pub threads_removed: u64,
     /// Threads purged for inactivity or to stay within `max_threads`.
     pub threads_purged: u64,
+    /// Container events applied (each adds or replaces a container).
+    pub container_events: u64,
+    /// Container events skipped because their JSON did not parse.
+    pub container_events_invalid: u64,
+    /// Containers dropped to stay within `max_containers`.
+    pub containers_evicted: u64,
 }
 
 /// Threads, fds, users and groups, kept current by events.
 #[derive(Debug)]
 pub struct State {
     threads: ThreadTable,
+    containers: ContainerTable,
+    /// The container the current event describes, for container events.
+    event_container: Option<String>,
+    /// What processes on the host count as their container.
+    host_container: Container,
     users: FxHashMap<u32, User>,
     groups: FxHashMap<u32, Vec<u8>>,
     hostname: Vec<u8>,
@@ -124,6 +139,9 @@ impl State {
     pub fn with_config(config: StateConfig) -> State {
         State {
             threads: ThreadTable::default(),
+            containers: ContainerTable::with_capacity_limit(config.max_containers),
+            event_container: None,
+            host_container: Container::host(),
             users: FxHashMap::default(),
             groups: FxHashMap::default(),
             hostname: Vec::new(),
@@ -148,6 +166,8 @@ impl State {
 
     /// Replaces the state with a capture's tables (a new section of a capture starts over).
     pub fn load_tables(&mut self, tables: &Tables) {
+        // Containers stay: a later section's processes run in the same containers, and its
+        // container events replace what changed.
         self.threads = ThreadTable::default();
         self.current_enter.clear();
         self.pending_fd_removal = None;
@@ -204,6 +224,7 @@ impl State {
     /// its new fd).
     pub fn process(&mut self, ev: &RawEvent<'_>) {
         self.stats.events += 1;
+        self.event_container = None;
         if let Some((tid, fd)) = self.pending_fd_removal.take()
             && let Some(table) = self.threads.fds_mut(tid)
         {
@@ -236,6 +257,8 @@ impl State {
                 }
                 if plan.procexit {
                     self.mark_exited(tid);
+                } else if plan.parser == plan::Parser::Container {
+                    self.apply_container_event(ev);
                 }
             }
             Direction::Exit => {
@@ -360,6 +383,32 @@ impl State {
         self.current_enter
             .get()
             .filter(|e| e.tid() == exit.tid() && e.event_type() + 1 == exit.event_type())
+    }
+
+    /// The metadata of the container a thread runs in: the container events' for a container,
+    /// the host pseudo-container ([`Container::host`]) on the host, `None` for a container no
+    /// event described yet.
+    pub fn container_of(&self, thread: &Thread) -> Option<&Container> {
+        if thread.on_host() {
+            Some(&self.host_container)
+        } else {
+            self.containers.get(&thread.container_id)
+        }
+    }
+
+    /// The host pseudo-container ([`Container::host`]).
+    pub fn host_container(&self) -> &Container {
+        &self.host_container
+    }
+
+    /// The container the current event describes, if it is a container event that parsed.
+    pub fn event_container(&self) -> Option<&Container> {
+        self.containers.get(self.event_container.as_deref()?)
+    }
+
+    /// Every container described so far.
+    pub fn containers(&self) -> &ContainerTable {
+        &self.containers
     }
 
     /// A thread's working directory, ending with `/`.

@@ -139,6 +139,8 @@ impl State {
             }
             Parser::Prctl => self.parse_prctl(x),
             Parser::Datagram => self.parse_datagram(x),
+            // Enter-only: applied by `State::process`.
+            Parser::Container => {}
         }
     }
 
@@ -187,8 +189,7 @@ impl State {
             child.cwd = dir_with_slash(cstr(cwd));
         }
         if let Some(cgroups) = x.param("cgroups") {
-            child.cgroups = cgroups.to_vec();
-            child.container_id = crate::container::container_id(cgroups);
+            child.set_cgroups(cgroups);
         }
         if let Some(v) = x.int("fdlimit") {
             child.fdlimit = v;
@@ -270,8 +271,7 @@ impl State {
             t.env = env.to_vec();
         }
         if let Some(cgroups) = x.param("cgroups") {
-            t.cgroups = cgroups.to_vec();
-            t.container_id = crate::container::container_id(cgroups);
+            t.set_cgroups(cgroups);
         }
         if let Some(path) = x.param("trusted_exepath") {
             t.exepath = cstr(path).to_vec();

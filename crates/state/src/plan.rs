@@ -44,6 +44,9 @@ pub(crate) enum Parser {
     Capset,
     Prctl,
     Datagram,
+    /// Container events (`container`, `container_json`, `container_json_2`): metadata of a
+    /// container, without two halves.
+    Container,
 }
 
 impl Parser {
@@ -171,7 +174,11 @@ fn plan_of(ty: u16) -> TypePlan {
     };
     let clone_family = matches!(info.name, "clone" | "fork" | "vfork" | "clone3");
     let has_counters = counters.vm_size.is_some() || counters.pgft_maj.is_some();
-    let parser = Parser::for_name(info.name);
+    let parser = if crate::container::is_container_event(ty) {
+        Parser::Container
+    } else {
+        Parser::for_name(info.name)
+    };
     let procexit = ty == code::PROCEXIT || ty == code::PROCEXIT_1;
     TypePlan {
         creates_no_thread: ty == code::SCHEDSWITCH_1

@@ -4,6 +4,7 @@ use rustc_hash::FxHashMap;
 
 use lanner_scap::tables::ThreadEntry;
 
+use crate::container::{self, ContainerType};
 use crate::fd::FdTable;
 
 /// What is known of one thread.
@@ -28,8 +29,14 @@ pub struct Thread {
     pub cwd: Vec<u8>,
     pub root: Vec<u8>,
     pub cgroups: Vec<u8>,
-    /// Container id derived from the cgroups (`host` outside containers, empty when unknown).
+    /// Container id derived from the cgroups: its first 12 hex digits (`container.id`), `host`
+    /// outside containers, empty when unknown (a thread first seen in an event, which libs
+    /// counts as the host's).
     pub container_id: String,
+    /// The full container id (64 hex digits; empty on the host).
+    pub container_full_id: String,
+    /// The runtime the cgroup path shape belongs to ([`ContainerType::Host`] on the host).
+    pub container_type: ContainerType,
     pub uid: u32,
     pub gid: u32,
     pub loginuid: u32,
@@ -80,7 +87,7 @@ impl Thread {
         if !cwd.is_empty() && cwd.last() != Some(&b'/') {
             cwd.push(b'/');
         }
-        Thread {
+        let mut t = Thread {
             tid: e.tid as i64,
             pid: e.pid as i64,
             ptid: e.ptid as i64,
@@ -94,8 +101,10 @@ impl Thread {
             env: e.env.clone(),
             cwd,
             root: e.root.clone(),
-            cgroups: e.cgroups.clone(),
-            container_id: crate::container::container_id(&e.cgroups),
+            cgroups: Vec::new(),
+            container_id: String::new(),
+            container_full_id: String::new(),
+            container_type: ContainerType::Host,
             uid: e.uid,
             gid: e.gid,
             loginuid: e.loginuid,
@@ -126,7 +135,34 @@ impl Thread {
             synthetic: false,
             last_seen: 0,
             last_enter: lanner_event::EventBuf::new(),
+        };
+        t.set_cgroups(&e.cgroups);
+        t
+    }
+
+    /// Sets the thread's cgroups (`subsys=path` entries, NUL-separated) and the container they
+    /// place it in.
+    pub fn set_cgroups(&mut self, cgroups: &[u8]) {
+        self.cgroups.clear();
+        self.cgroups.extend_from_slice(cgroups);
+        match container::container_of(cgroups) {
+            Some(c) => {
+                self.container_id = c.id;
+                self.container_full_id = c.full_id;
+                self.container_type = c.runtime;
+            }
+            None => {
+                self.container_id.clear();
+                self.container_id.push_str(container::HOST);
+                self.container_full_id.clear();
+                self.container_type = ContainerType::Host;
+            }
         }
+    }
+
+    /// Whether the thread runs on the host (outside containers, or in no known container).
+    pub fn on_host(&self) -> bool {
+        self.container_id.is_empty() || self.container_id == container::HOST
     }
 
     /// A placeholder for a thread first seen in an event: its command is `<NA>`, as libsinsp

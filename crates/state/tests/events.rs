@@ -284,3 +284,84 @@ fn inactive_synthetic_threads_are_purged() {
     assert!(sim.state.thread(100).is_some(), "threads of the initial table are kept");
     assert_eq!(sim.state.stats().threads_purged, 1);
 }
+
+#[test]
+fn container_events_fill_the_container_table() {
+    let mut sim = Sim::new();
+    let id = "3ad7b26ded6d8e7b23da7d48fe889434573036c27ae5a74837233de441c3601e";
+    let json = format!(
+        r#"{{"container":{{"id":"3ad7b26ded6d","full_id":"{id}","type":7,"name":"coredns",
+        "image":"registry.k8s.io/coredns:v1","imagerepo":"registry.k8s.io/coredns","privileged":true,
+        "labels":{{"io.kubernetes.pod.namespace":"kube-system"}},
+        "Mounts":[{{"Source":"/var/lib/kubelet","Destination":"/var/lib/kubelet","RW":false}}]}}}}"#
+    );
+    sim.event(ffi::ppm_event_code_PPME_CONTAINER_JSON_2_E, -1, &[P::S(&json)]);
+    let c = sim.state.containers().get("3ad7b26ded6d").unwrap();
+    assert_eq!(c.name, "coredns");
+    assert_eq!(c.kind, lanner_state::ContainerType::Containerd);
+    assert_eq!(c.mounts[0].to_string(), "/var/lib/kubelet:/var/lib/kubelet::false:");
+    assert_eq!(sim.state.event_container().map(|c| c.id.as_str()), Some("3ad7b26ded6d"));
+    // A container event creates no thread, and the next event is about no container.
+    assert!(sim.state.thread(-1).is_none());
+    open_x(&mut sim, 100, 5, "/etc/hosts", 1);
+    assert!(sim.state.event_container().is_none());
+
+    // The old event with parameters, and the first JSON version.
+    sim.event(
+        ffi::ppm_event_code_PPME_CONTAINER_E,
+        -1,
+        &[P::S("a1b2c3d4e5f6"), P::U32(0), P::S("old"), P::S("busybox")],
+    );
+    sim.event(
+        ffi::ppm_event_code_PPME_CONTAINER_JSON_E,
+        -1,
+        &[P::S(r#"{"container":{"id":"b1b2c3d4e5f6","type":11,"name":"pod"}}"#)],
+    );
+    assert_eq!(sim.state.containers().get("a1b2c3d4e5f6").unwrap().image, "busybox");
+    assert_eq!(sim.state.containers().get("b1b2c3d4e5f6").unwrap().kind.name(), "podman");
+
+    // Bad documents are counted and skipped.
+    sim.event(ffi::ppm_event_code_PPME_CONTAINER_JSON_2_E, -1, &[P::S("{not json")]);
+    sim.event(ffi::ppm_event_code_PPME_CONTAINER_JSON_2_E, -1, &[P::B(b"")]);
+    let stats = sim.state.stats();
+    assert_eq!((stats.container_events, stats.container_events_invalid), (3, 2));
+    assert_eq!(sim.state.containers().len(), 3);
+    assert!(sim.state.event_container().is_none());
+}
+
+#[test]
+fn threads_know_their_container_from_cgroups() {
+    let mut sim = Sim::new();
+    let host = sim.state.thread(100).unwrap();
+    assert!(host.on_host());
+    assert_eq!(sim.state.container_of(host).map(|c| c.name.as_str()), Some("host"));
+    clone_x(&mut sim, 100, 101, 101, 100, 0);
+    let full = "3ad7b26ded6d8e7b23da7d48fe889434573036c27ae5a74837233de441c3601e";
+    let cgroups = format!("0::/kubepods.slice/kubepods-pod1.slice/crio-{full}.scope\0");
+    let mut params = vec![
+        P::I(0),
+        P::S("/usr/bin/cat"),
+        P::B(b""),
+        P::I(101),
+        P::I(101),
+        P::I(100),
+        P::S("/"),
+        P::I(1024),
+        P::U32(0),
+        P::U32(0),
+        P::U32(0),
+        P::U32(0),
+        P::U32(0),
+        P::S("cat"),
+    ];
+    params.push(P::B(cgroups.as_bytes()));
+    params.push(P::B(b""));
+    sim.event(ffi::ppm_event_code_PPME_SYSCALL_EXECVE_19_X, 101, &params);
+    let t = sim.state.thread(101).unwrap();
+    assert_eq!(t.container_id, "3ad7b26ded6d");
+    assert_eq!(t.container_full_id, full);
+    assert_eq!(t.container_type, lanner_state::ContainerType::CriO);
+    assert!(!t.on_host());
+    // No container event described it: no metadata.
+    assert!(sim.state.container_of(t).is_none());
+}

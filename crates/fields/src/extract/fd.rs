@@ -168,7 +168,7 @@ pub(super) fn extract(field: &Field, ctx: &EventContext<'_>, out: &mut Values) {
             };
             if let Some(dir) = name {
                 if id == I::FdContainerdirectory {
-                    let cid = ctx.thread().map_or("", |t| t.container_id.as_str());
+                    let cid = super::container::fd_prefix(ctx.thread());
                     out.push_with(|b| {
                         b.extend_from_slice(cid.as_bytes());
                         b.push(b':');
@@ -187,7 +187,7 @@ pub(super) fn extract(field: &Field, ctx: &EventContext<'_>, out: &mut Values) {
                 None => name_without_fd(ctx, &mut tmp),
             }
             if let Some(crate::value::Value::Bytes(n)) = tmp.first() {
-                let cid = ctx.thread().map_or("", |t| t.container_id.as_str());
+                let cid = super::container::fd_prefix(ctx.thread());
                 out.push_with(|b| {
                     b.extend_from_slice(cid.as_bytes());
                     b.push(b':');

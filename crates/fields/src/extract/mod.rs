@@ -4,6 +4,7 @@
 //! lanner follows current libs (what Falco does today); the differential tests against
 //! Debian's sysdig list those fields.
 
+mod container;
 mod evt;
 mod fd;
 mod misc;
@@ -83,6 +84,7 @@ pub fn extract(
         Class::Evt | Class::SyscallEvt => evt::extract(field, ctx, check, out),
         Class::Process => process::extract(field, ctx, mode, check, out),
         Class::Fd => fd::extract(field, ctx, out),
+        Class::Container => container::extract(field, ctx, out),
         Class::User | Class::Group | Class::FdList | Class::FsPath | Class::Util => {
             misc::extract(field, ctx, check, out)
         }

@@ -17,6 +17,10 @@ pub mod epf {
     pub const TABLE_ONLY: u32 = 1 << 3;
     /// Takes an optional argument (`proc.aname[N]`).
     pub const ARG_ALLOWED: u32 = 1 << 6;
+    /// The argument may be a number (`container.mount[0]`): plugin fields say so.
+    pub const ARG_INDEX: u32 = 1 << 7;
+    /// The argument may be a key (`container.label[app]`): plugin fields say so.
+    pub const ARG_KEY: u32 = 1 << 8;
     /// Deprecated.
     pub const DEPRECATED: u32 = 1 << 9;
     /// Cannot be the argument of a transformer.
@@ -27,6 +31,9 @@ pub mod epf {
     pub const NO_PTR_STABILITY: u32 = 1 << 12;
     /// The field yields a list of values.
     pub const IS_LIST: u32 = 1 << 13;
+    /// Suggested for outputs (`container.id`, `k8s.pod.name` ...): Falco appends such fields
+    /// to rule outputs when asked to.
+    pub const FORMAT_SUGGESTED: u32 = 1 << 14;
 }
 
 /// The group a field belongs to: libs' filter-check classes, which `--list` prints as headings.
@@ -42,6 +49,9 @@ pub enum Class {
     User,
     /// `group.*`.
     Group,
+    /// `container.*`, `k8s.*` and `proc.is_container_*`: the fields of Falco's container
+    /// plugin.
+    Container,
     /// `fd.*`.
     Fd,
     /// `fs.path.*`.
@@ -55,12 +65,17 @@ pub enum Class {
 impl Class {
     /// Every class, in the order libs registers them (`filter_check_list.cpp`), which is the
     /// order of listings.
-    pub const ALL: [Class; 9] = [
+    ///
+    /// The container class sits where libs registered its built-in container class, before
+    /// the container plugin took its fields over (libs 0.20); the plugin's class comes after
+    /// every built-in one in Falco's own listing.
+    pub const ALL: [Class; 10] = [
         Class::Evt,
         Class::SyscallEvt,
         Class::Process,
         Class::User,
         Class::Group,
+        Class::Container,
         Class::Fd,
         Class::FsPath,
         Class::Util,
@@ -74,6 +89,7 @@ impl Class {
             Class::Process => "process",
             Class::User => "user",
             Class::Group => "group",
+            Class::Container => "container",
             Class::Fd => "fd",
             Class::FsPath => "fs.path",
             Class::Util => "util",
@@ -102,6 +118,9 @@ impl Class {
             }
             Class::User => "Information about the user executing the specific event.",
             Class::Group => "Information about the user group.",
+            Class::Container => {
+                "Container information. If the event is not happening inside a container, both id and name will be set to 'host'."
+            }
             Class::Fd => {
                 "Every syscall that has a file descriptor in its arguments has these fields set with information related to the file."
             }
@@ -374,6 +393,67 @@ pub enum FieldId {
     UserLoginname,
     GroupGid,
     GroupName,
+    ContainerId,
+    ContainerFullId,
+    ContainerName,
+    ContainerImage,
+    ContainerImageId,
+    ContainerType,
+    ContainerPrivileged,
+    ContainerMounts,
+    ContainerMount,
+    ContainerMountSource,
+    ContainerMountDest,
+    ContainerMountMode,
+    ContainerMountRdwr,
+    ContainerMountPropagation,
+    ContainerImageRepository,
+    ContainerImageTag,
+    ContainerImageDigest,
+    ContainerHealthcheck,
+    ContainerLivenessProbe,
+    ContainerReadinessProbe,
+    ContainerStartTs,
+    ContainerDuration,
+    ContainerIp,
+    ContainerCniJson,
+    ContainerHostPid,
+    ContainerHostNetwork,
+    ContainerHostIpc,
+    ContainerLabel,
+    ContainerLabels,
+    ProcIsContainerHealthcheck,
+    ProcIsContainerLivenessProbe,
+    ProcIsContainerReadinessProbe,
+    K8sPodName,
+    K8sNsName,
+    K8sPodId,
+    K8sPodUid,
+    K8sPodSandboxId,
+    K8sPodFullSandboxId,
+    K8sPodLabel,
+    K8sPodLabels,
+    K8sPodIp,
+    K8sPodCniJson,
+    K8sRcName,
+    K8sRcId,
+    K8sRcLabel,
+    K8sRcLabels,
+    K8sSvcName,
+    K8sSvcId,
+    K8sSvcLabel,
+    K8sSvcLabels,
+    K8sNsId,
+    K8sNsLabel,
+    K8sNsLabels,
+    K8sRsName,
+    K8sRsId,
+    K8sRsLabel,
+    K8sRsLabels,
+    K8sDeploymentName,
+    K8sDeploymentId,
+    K8sDeploymentLabel,
+    K8sDeploymentLabels,
     FdNum,
     FdType,
     FdTypechar,
