@@ -17,6 +17,10 @@ use crate::fd::{Fd, FdKind, L4Proto, Role, SockAddrs, sock_name};
 use crate::plan::{Counters, Parser};
 use crate::thread::Thread;
 
+/// How long after its creation a thread made by one half of a clone is taken as the same
+/// clone by the other half (libsinsp's `CLONE_STALE_TIME_NS`).
+const CLONE_STALE_NS: u64 = 2_000_000_000;
+
 /// An exit event with the thread's matching enter event, if the capture recorded one.
 pub(crate) struct Exit<'a, 'b> {
     pub(crate) ev: &'b RawEvent<'a>,
@@ -156,8 +160,38 @@ impl State {
             0 => (x.ev.tid(), x.int("ptid").unwrap_or(-1)),
             _ => return,
         };
-        if self.threads.get(child_tid).is_some_and(|t| !t.synthetic && t.clone_ts != 0) {
-            // Both halves of a clone create the child; the first one wins.
+        // Both halves of a clone can create the child, as in libsinsp:
+        let existing = self.threads.get(child_tid).filter(|t| !t.synthetic);
+        if res > 0 {
+            // The caller's half leaves children in another pid namespace (containers) to their
+            // own half, which knows their ids there and their cgroups, and vfork children too,
+            // whose half may come (and exit) first. It replaces a stale thread of the same tid
+            // but not one that the child's half made.
+            let caller_tid = x.ev.tid();
+            let caller_vtid = self
+                .threads
+                .get(caller_tid)
+                .filter(|t| !t.synthetic && t.vtid >= 0)
+                .map(|t| t.vtid)
+                .or_else(|| x.int("vtid"))
+                .unwrap_or(caller_tid);
+            let in_namespace = flags
+                & (ffi::PPM_CL_CHILD_IN_PIDNS
+                    | ffi::PPM_CL_CLONE_NEWPID
+                    | ffi::PPM_CL_CLONE_PARENT)
+                != 0
+                || caller_vtid != caller_tid;
+            let vfork = flags & ffi::PPM_CL_CLONE_VFORK != 0 || x.ev.name() == "vfork";
+            if in_namespace
+                || vfork
+                || existing.is_some_and(|t| t.flags & ffi::PPM_CL_CLONE_INVERTED != 0)
+            {
+                return;
+            }
+        } else if existing
+            .is_some_and(|t| t.clone_ts != 0 && ts.saturating_sub(t.clone_ts) < CLONE_STALE_NS)
+        {
+            // The child's half: the caller's half made it just before.
             return;
         }
         let parent = self.threads.get(if res > 0 { x.ev.tid() } else { parent_tid }).cloned();
@@ -215,16 +249,22 @@ impl State {
         if let Some(v) = x.uint("gid") {
             child.gid = v as u32;
         }
-        if let Some(v) = x.int("vtid") {
-            child.vtid = v;
-        }
-        if let Some(v) = x.int("vpid") {
-            child.vpid = v;
+        if res > 0 {
+            // Made by the caller's half: not in another pid namespace (see above).
+            child.vtid = child.tid;
+            child.vpid = child.pid;
+        } else if let (Some(vtid), Some(vpid)) = (x.int("vtid"), x.int("vpid")) {
+            child.vtid = vtid;
+            child.vpid = vpid;
+        } else {
+            child.vtid = child.tid;
+            child.vpid = -1;
         }
         if let Some(v) = x.uint("pidns_init_start_ts") {
             child.pidns_init_start_ts = v;
         }
-        child.flags = flags;
+        // A child made by its own half says so, for the caller's half that may follow.
+        child.flags = if res == 0 { flags | ffi::PPM_CL_CLONE_INVERTED } else { flags };
         if child.comm.is_empty()
             && let Some(p) = &parent
         {

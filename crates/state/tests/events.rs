@@ -90,6 +90,10 @@ fn open_x(sim: &mut Sim, tid: i64, fd: i64, path: &str, flags: u32) {
 }
 
 fn clone_x(sim: &mut Sim, tid: i64, res: i64, pid: i64, ptid: i64, flags: u32) {
+    clone_x_in(sim, tid, res, pid, ptid, flags, b"cpu=/user.slice\0");
+}
+
+fn clone_x_in(sim: &mut Sim, tid: i64, res: i64, pid: i64, ptid: i64, flags: u32, cgroups: &[u8]) {
     sim.event(
         ffi::ppm_event_code_PPME_SYSCALL_CLONE_20_X,
         tid,
@@ -108,7 +112,7 @@ fn clone_x(sim: &mut Sim, tid: i64, res: i64, pid: i64, ptid: i64, flags: u32) {
             P::U32(0),
             P::U32(0),
             P::S("bash"),
-            P::B(b"cpu=/user.slice\0"),
+            P::B(cgroups),
             P::U32(flags),
             P::U32(1000),
             P::U32(1000),
@@ -364,4 +368,42 @@ fn threads_know_their_container_from_cgroups() {
     assert!(!t.on_host());
     // No container event described it: no metadata.
     assert!(sim.state.container_of(t).is_none());
+}
+
+#[test]
+fn children_in_containers_and_vfork_children_are_made_by_their_own_clone_exit() {
+    let full = "3ad7b26ded6d8e7b23da7d48fe889434573036c27ae5a74837233de441c3601e";
+    let in_container = format!("cpu=/docker/{full}\0");
+    let mut sim = Sim::new();
+    // The caller's half of a clone into a new pid namespace makes nothing ...
+    clone_x(&mut sim, 100, 300, 300, 100, ffi::PPM_CL_CLONE_NEWPID);
+    assert!(sim.state.thread(300).is_none());
+    // ... the child's half makes the child, with its own cgroups: in the container.
+    clone_x_in(&mut sim, 300, 0, 300, 100, ffi::PPM_CL_CLONE_NEWPID, in_container.as_bytes());
+    let child = sim.state.thread(300).unwrap();
+    assert_eq!(child.container_id, &full[..12]);
+    assert_eq!(child.ptid, 100);
+    // The same for a caller already in a namespace, and for vfork.
+    clone_x(&mut sim, 100, 301, 301, 100, ffi::PPM_CL_CHILD_IN_PIDNS);
+    clone_x(&mut sim, 100, 302, 302, 100, ffi::PPM_CL_CLONE_VFORK);
+    assert!(sim.state.thread(301).is_none() && sim.state.thread(302).is_none());
+    assert_eq!(sim.state.stats().threads_created, 1);
+    // A child made by its own half first is not made again by the caller's half.
+    clone_x(&mut sim, 400, 0, 400, 100, 0);
+    clone_x(&mut sim, 100, 400, 400, 100, 0);
+    assert_eq!(sim.state.stats().threads_created, 2);
+}
+
+#[test]
+fn a_clone_replaces_a_stale_thread_of_the_same_tid() {
+    let mut sim = Sim::new();
+    clone_x(&mut sim, 100, 500, 500, 100, 0);
+    // The child's half right after: the same clone.
+    clone_x(&mut sim, 500, 0, 500, 100, 0);
+    assert_eq!(sim.state.stats().threads_created, 1);
+    // Much later the tid is reused by a clone whose caller's half was lost.
+    sim.ts += 10_000_000_000;
+    clone_x_in(&mut sim, 500, 0, 500, 100, 0, b"cpu=/other.slice\0");
+    assert_eq!(sim.state.stats().threads_created, 2);
+    assert_eq!(sim.state.thread(500).unwrap().cgroups, b"cpu=/other.slice\0");
 }
