@@ -520,11 +520,17 @@ impl Filter {
     }
 
     /// Whether the event matches.
+    #[inline]
     pub fn matches(&self, ctx: &EventContext<'_>, scratch: &mut Scratch) -> bool {
         let code = ctx.event.event_type();
         if usize::from(code) < EVENT_MAX && !self.types.contains(code) {
             return false;
         }
+        self.evaluate(ctx, scratch)
+    }
+
+    /// [`Filter::matches`] for an event of a type the condition may match.
+    fn evaluate(&self, ctx: &EventContext<'_>, scratch: &mut Scratch) -> bool {
         if scratch.values.len() < self.slots {
             *scratch = Scratch::for_filter(self);
         }

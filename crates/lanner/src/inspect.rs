@@ -229,8 +229,6 @@ impl<'a> EventLoop<'a> {
             Fate::Consumed
         } else {
             self.leading = false;
-            let visible = record.flags & FLAG_STATE_ONLY == 0
-                && (self.args.debug || !ev.info().is_some_and(|i| i.category.is_internal()));
             let matched = match &self.filter {
                 None => true,
                 Some(filter) => {
@@ -246,7 +244,11 @@ impl<'a> EventLoop<'a> {
                     filter.matches(&ctx, &mut self.filter_scratch)
                 }
             };
-            match (visible, matched) {
+            let visible = || {
+                record.flags & FLAG_STATE_ONLY == 0
+                    && (self.args.debug || !ev.info().is_some_and(|i| i.category.is_internal()))
+            };
+            match (matched && visible(), matched) {
                 (true, true) => Fate::Shown,
                 (false, true) => Fate::Counted,
                 (_, false) if self.filter.is_none() => Fate::Counted,

@@ -674,12 +674,12 @@ enum Source {
 }
 
 /// Bytes per chunk handed from the reading thread to the reader.
-const READ_AHEAD_CHUNK: usize = 256 << 10;
+const READ_AHEAD_CHUNK: usize = 1 << 20;
 /// Room left free at the front of each chunk, where the reader puts what was left of the
 /// previous chunk (the start of a block) so the block is contiguous without copying the chunk.
 const READ_AHEAD_HEAD: usize = 64 << 10;
 /// Chunks in flight between the two: bounds the memory the pipeline holds.
-const READ_AHEAD_DEPTH: usize = 4;
+const READ_AHEAD_DEPTH: usize = 2;
 
 /// Reads the byte stream on a thread of its own and hands the bytes over in chunks, so getting
 /// the bytes (the kernel's copy of a plain file; inflating, the larger part of reading a

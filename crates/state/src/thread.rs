@@ -143,6 +143,10 @@ impl Thread {
     /// Sets the thread's cgroups (`subsys=path` entries, NUL-separated) and the container they
     /// place it in.
     pub fn set_cgroups(&mut self, cgroups: &[u8]) {
+        if !cgroups.is_empty() && cgroups == self.cgroups.as_slice() {
+            // Unchanged (a child has its parent's): so is the container.
+            return;
+        }
         self.cgroups.clear();
         self.cgroups.extend_from_slice(cgroups);
         match container::container_of(cgroups) {
