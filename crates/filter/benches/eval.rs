@@ -103,15 +103,7 @@ fn state_and_eval(c: &mut Criterion) {
                 let mut matched = 0u64;
                 events.each(|num, cpu, ev| {
                     state.process(ev);
-                    let ctx = EventContext {
-                        num,
-                        cpu,
-                        event: ev,
-                        state: &state,
-                        first_ts: 0,
-                        utc_offset: 0,
-                        render,
-                    };
+                    let ctx = EventContext::new(num, cpu, ev, &state, 0, 0, render);
                     matched += u64::from(filter.matches(&ctx, &mut scratch));
                 });
                 black_box(matched)

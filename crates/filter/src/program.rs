@@ -1101,6 +1101,10 @@ fn in_net(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
 /// Compares one extracted value with a constant.
 fn compare(v: Value<'_>, cmp: Cmp, c: &Const) -> bool {
     use std::cmp::Ordering;
+    // Equality of strings, the most common check, needs no ordering.
+    if let (Value::Bytes(a), Const::Bytes(b), Cmp::Eq | Cmp::Ne) = (v, c, cmp) {
+        return (a == b.as_slice()) == (cmp == Cmp::Eq);
+    }
     let ord: Option<Ordering> = match (v, c) {
         (Value::Int(a), Const::Int(b)) => Some(i128::from(a).cmp(b)),
         (Value::Uint(a), Const::Int(b)) => Some(i128::from(a).cmp(b)),

@@ -92,15 +92,7 @@ fn run(path: &Path, filter: &Filter, fields: &[Field], all_events: bool) -> Vec<
             state.process(&ev);
         }
         let first_ts = *first_ts.get_or_insert(ev.ts());
-        let ctx = EventContext {
-            num,
-            cpu: record.cpu,
-            event: &ev,
-            state: &state,
-            first_ts,
-            utc_offset: 0,
-            render,
-        };
+        let ctx = EventContext::new(num, record.cpu, &ev, &state, first_ts, 0, render);
         if !filter.matches(&ctx, &mut scratch) {
             continue;
         }

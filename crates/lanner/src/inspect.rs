@@ -232,15 +232,15 @@ impl<'a> EventLoop<'a> {
             let matched = match &self.filter {
                 None => true,
                 Some(filter) => {
-                    let ctx = EventContext {
-                        num: self.num,
-                        cpu: record.cpu,
-                        event: &ev,
-                        state: &self.state,
+                    let ctx = EventContext::new(
+                        self.num,
+                        record.cpu,
+                        &ev,
+                        &self.state,
                         first_ts,
-                        utc_offset: self.utc_offset,
-                        render: self.render,
-                    };
+                        self.utc_offset,
+                        self.render,
+                    );
                     filter.matches(&ctx, &mut self.filter_scratch)
                 }
             };
@@ -288,15 +288,15 @@ struct Next<'a> {
 
 impl Next<'_> {
     fn context(&self) -> EventContext<'_> {
-        EventContext {
-            num: self.num,
-            cpu: self.record.cpu,
-            event: &self.record.event,
-            state: self.state,
-            first_ts: self.first_ts,
-            utc_offset: self.utc_offset,
-            render: self.render,
-        }
+        EventContext::new(
+            self.num,
+            self.record.cpu,
+            &self.record.event,
+            self.state,
+            self.first_ts,
+            self.utc_offset,
+            self.render,
+        )
     }
 }
 

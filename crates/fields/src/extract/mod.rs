@@ -20,7 +20,7 @@ use crate::registry::Class;
 use crate::value::Values;
 
 /// Everything extraction may look at for one event.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct EventContext<'a> {
     /// The event's number in its capture or stream (`evt.num`).
     pub num: u64,
@@ -36,18 +36,53 @@ pub struct EventContext<'a> {
     pub utc_offset: i64,
     /// How parameters render (`evt.arg.*`, `evt.args`, `evt.buffer` in output).
     pub render: RenderOptions,
+    /// The event's thread, once looked up.
+    thread: std::cell::Cell<Option<Option<&'a Thread>>>,
 }
 
 impl<'a> EventContext<'a> {
-    /// The thread that generated the event, if the state knows it.
+    /// The context of one event, for extracting its fields.
+    pub fn new(
+        num: u64,
+        cpu: u16,
+        event: &'a RawEvent<'a>,
+        state: &'a State,
+        first_ts: u64,
+        utc_offset: i64,
+        render: RenderOptions,
+    ) -> EventContext<'a> {
+        EventContext {
+            num,
+            cpu,
+            event,
+            state,
+            first_ts,
+            utc_offset,
+            render,
+            thread: std::cell::Cell::new(None),
+        }
+    }
+
+    /// The thread that generated the event, if the state knows it (looked up once for all the
+    /// fields of the event).
     pub(crate) fn thread(&self) -> Option<&'a Thread> {
-        self.state.thread(self.event.tid())
+        if let Some(t) = self.thread.get() {
+            return t;
+        }
+        let t = self.state.thread(self.event.tid());
+        self.thread.set(Some(t));
+        t
     }
 
     /// The main thread of the event's process.
     pub(crate) fn main_thread(&self) -> Option<&'a Thread> {
-        self.state.main_thread(self.event.tid())
+        self.thread().map(|t| main_of(self.state, t))
     }
+}
+
+/// The main thread of a thread's process (the thread itself when that is not known).
+pub(crate) fn main_of<'a>(state: &'a State, t: &'a Thread) -> &'a Thread {
+    if t.pid == t.tid { t } else { state.thread(t.pid).unwrap_or(t) }
 }
 
 /// Where a value is wanted: some fields mean something else in a filter than in an output

@@ -31,7 +31,7 @@ fn parents<'a>(state: &'a State, start: &'a Thread) -> impl Iterator<Item = &'a 
 
 /// Ancestor `n` of a thread's process: 0 is the process itself (its main thread).
 fn ancestor<'a>(state: &'a State, thread: &'a Thread, n: u64) -> Option<&'a Thread> {
-    let main = state.main_thread(thread.tid).unwrap_or(thread);
+    let main = super::main_of(state, thread);
     if n == 0 {
         return Some(main);
     }
@@ -152,7 +152,7 @@ fn leader<'a>(
     if let Some(l) = state.thread(id) {
         return l;
     }
-    let main = state.main_thread(t.tid).unwrap_or(t);
+    let main = super::main_of(state, t);
     let mut last = main;
     for p in parents(state, main) {
         if !same(p) {
