@@ -25,8 +25,8 @@ mod synth;
 
 const EVENTS: u64 = 200_000;
 
-/// Conditions of the kinds Falco rules are made of.
-pub const CONDITIONS: &[(&str, &str)] = &[
+/// Conditions of the kinds Falco rules are made of (the filters of `scripts/bench-filter`).
+const CONDITIONS: &[(&str, &str)] = &[
     (
         "rule_like",
         "evt.type in (open, openat, openat2) and evt.is_open_write=true and fd.typechar='f' \
@@ -35,14 +35,12 @@ pub const CONDITIONS: &[(&str, &str)] = &[
     ),
     (
         "spawned_shell",
-        "evt.type in (execve, execveat) and evt.dir=< and proc.name in (bash, sh, zsh, dash) and proc.pname exists",
+        "evt.type in (execve, execveat) and evt.dir=< and proc.name in (bash, sh, zsh, dash) \
+         and proc.pname exists",
     ),
-    ("aname_chain", "proc.aname[2] = bash or proc.aname contains systemd"),
+    ("aname_chain", "proc.aname = containerd or proc.aname[2] = dockerd"),
     ("fd_net", "fd.net = 127.0.0.0/8"),
-    (
-        "outbound",
-        "evt.type = connect and evt.dir = < and fd.typechar = 4 and not fd.snet in (10.0.0.0/8, 192.168.0.0/16)",
-    ),
+    ("curl_connects", "proc.name = curl and evt.type = connect and evt.dir = <"),
 ];
 
 /// The events of the mix, in memory: their bytes one after another, and where each ends.

@@ -189,6 +189,34 @@ struct CheckNode {
     multi: Multi,
     list_op: Option<OpKind>,
     matcher: Matcher,
+    /// For a check on a field of the process tree against constants: the scratch slot that
+    /// remembers its last result ([`Memo`]).
+    memo: Option<usize>,
+}
+
+/// A remembered result of a check on a process-tree field (`proc.aname`, `proc.pname` ...):
+/// for which thread, at which [`lanner_state::State::lineage_generation`]. Such a result only
+/// changes when the tree does, which is rare next to the events that ask. Each such check keeps
+/// [`MEMO_WAYS`] of them, one per thread id hash, as threads take turns.
+#[derive(Clone, Copy, Debug)]
+struct Memo {
+    tid: i64,
+    generation: u64,
+    result: bool,
+}
+
+impl Default for Memo {
+    fn default() -> Self {
+        Memo { tid: -1, generation: u64::MAX, result: false }
+    }
+}
+
+/// Remembered results per check.
+const MEMO_WAYS: usize = 64;
+
+/// Where a thread's result is remembered among a check's [`MEMO_WAYS`].
+fn memo_way(tid: i64) -> usize {
+    ((tid as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize
 }
 
 #[derive(Clone, Debug)]
@@ -369,6 +397,8 @@ pub struct Filter {
     /// The event types the condition can be true for.
     types: TypeSet,
     fields: Vec<FieldId>,
+    /// Checks whose results are remembered.
+    memos: usize,
 }
 
 /// What evaluating a [`Filter`] needs besides the event: buffers for extracted values and the
@@ -377,6 +407,7 @@ pub struct Filter {
 pub struct Scratch {
     values: Vec<Values>,
     states: Vec<CheckState>,
+    memos: Vec<Memo>,
 }
 
 impl Scratch {
@@ -385,6 +416,7 @@ impl Scratch {
         Scratch {
             values: vec![Values::new(); filter.slots],
             states: vec![CheckState::default(); filter.slots],
+            memos: vec![Memo::default(); filter.memos * MEMO_WAYS],
         }
     }
 }
@@ -457,6 +489,7 @@ impl Filter {
             defs,
             errors: Vec::new(),
             slots: 0,
+            memos: 0,
             macro_stack: Vec::new(),
             fields: Vec::new(),
         };
@@ -472,6 +505,7 @@ impl Filter {
             text: text.to_owned(),
             types,
             fields: checker.fields,
+            memos: checker.memos,
         })
     }
 
@@ -531,7 +565,7 @@ impl Filter {
 
     /// [`Filter::matches`] for an event of a type the condition may match.
     fn evaluate(&self, ctx: &EventContext<'_>, scratch: &mut Scratch) -> bool {
-        if scratch.values.len() < self.slots {
+        if scratch.values.len() < self.slots || scratch.memos.len() < self.memos * MEMO_WAYS {
             *scratch = Scratch::for_filter(self);
         }
         eval(&self.root, ctx, scratch)
@@ -542,6 +576,7 @@ struct Checker<'d> {
     defs: &'d dyn Definitions,
     errors: Vec<CheckError>,
     slots: usize,
+    memos: usize,
     macro_stack: Vec<String>,
     /// Every field referred to, in order of first use.
     fields: Vec<FieldId>,
@@ -810,6 +845,7 @@ impl Checker<'_> {
                 multi: Multi::Single,
                 list_op: None,
                 matcher: Matcher::Around(ms),
+                memo: None,
             });
         }
         let evt_type = field.as_ref().is_some_and(|f| f.id() == FieldId::EvtType);
@@ -885,7 +921,14 @@ impl Checker<'_> {
             }
         };
         let list_op = (multi == Multi::List).then_some(op);
-        Some(CheckNode { lhs, multi, list_op, matcher })
+        let memo = (field.as_ref().is_some_and(|f| f.id().reads_lineage())
+            && matches!(lhs, Operand::Field { .. })
+            && !matches!(matcher, Matcher::Field(..)))
+        .then(|| {
+            self.memos += 1;
+            self.memos - 1
+        });
+        Some(CheckNode { lhs, multi, list_op, matcher, memo })
     }
 
     fn cmp_of(&mut self, op: OpKind, span: Span) -> Option<Cmp> {
@@ -1354,6 +1397,19 @@ fn eval(node: &Node, ctx: &EventContext<'_>, scratch: &mut Scratch) -> bool {
 }
 
 fn eval_check(check: &CheckNode, ctx: &EventContext<'_>, scratch: &mut Scratch) -> bool {
+    let Some(slot) = check.memo else { return eval_check_now(check, ctx, scratch) };
+    let (tid, generation) = (ctx.event.tid(), ctx.state.lineage_generation());
+    let at = slot * MEMO_WAYS + memo_way(tid);
+    let memo = scratch.memos[at];
+    if memo.tid == tid && memo.generation == generation {
+        return memo.result;
+    }
+    let result = eval_check_now(check, ctx, scratch);
+    scratch.memos[at] = Memo { tid, generation, result };
+    result
+}
+
+fn eval_check_now(check: &CheckNode, ctx: &EventContext<'_>, scratch: &mut Scratch) -> bool {
     fill(&check.lhs, ctx, scratch);
     if let Matcher::Field(_, rhs) = &check.matcher {
         fill(rhs, ctx, scratch);

@@ -29,7 +29,7 @@ use lanner_event::render::{self, BufferFormat, RenderOptions, Resolver};
 use lanner_fields::extract::time::{write_datetime, write_time_of_day};
 use lanner_fields::{EventContext, FieldId, Format, FormatScratch};
 use lanner_filter::{Filter, Scratch, TypeSet};
-use lanner_scap::{Compression, EventRecord, FLAG_STATE_ONLY, Reader, Writer};
+use lanner_scap::{Compression, EventRecord, FLAG_STATE_ONLY, ThreadedReader, Writer};
 use lanner_state::State;
 use lanner_state::container::is_container_event;
 
@@ -129,14 +129,11 @@ enum Fate {
 /// Reads a capture, keeps the state, numbers events and decides which are shown.
 struct EventLoop<'a> {
     args: &'a InspectArgs,
-    reader: Reader,
+    /// Reads on a thread of its own and hands over only the events of `relevant` types.
+    reader: ThreadedReader,
     state: State,
     filter: Option<Filter>,
     filter_scratch: Scratch,
-    /// With a filter: the event types to apply to the state (those that change it, and both
-    /// halves of those the filter can match); the others cannot match and leave the state as
-    /// it is for the events that can.
-    relevant: Option<TypeSet>,
     /// The `-p` format.
     format: Option<Format>,
     render: RenderOptions,
@@ -185,7 +182,12 @@ impl<'a> EventLoop<'a> {
             }
             types
         });
-        let reader = Reader::open(&args.read)
+        // With a filter, only the events of relevant types are handed over: the others cannot
+        // match and leave the state as it is for the events that can.
+        let keep = relevant.map(|types| {
+            (0..lanner_event::table::EVENT_MAX as u16).map(|c| types.contains(c)).collect()
+        });
+        let reader = ThreadedReader::open(&args.read, keep)
             .with_context(|| format!("cannot read capture `{}`", args.read.display()))?;
         let state = State::from_tables(reader.tables());
         Ok(EventLoop {
@@ -194,7 +196,6 @@ impl<'a> EventLoop<'a> {
             state,
             filter,
             filter_scratch: Scratch::default(),
-            relevant,
             format,
             render: args.render_options(),
             utc_offset: localtime::utc_offset_now(),
@@ -215,16 +216,20 @@ impl<'a> EventLoop<'a> {
         if !self.reader.advance()? {
             return Ok(None);
         }
-        self.num += 1;
+        let num = self.reader.number();
+        // An event left out by the reader is not a container event (those change the state):
+        // after it, container events are no longer at the start of the capture.
+        if num > self.num + 1 {
+            self.leading = false;
+        }
+        self.num = num;
         let Some(record) = self.reader.record() else { return Ok(None) };
         if let Some(tables) = record.new_tables {
             self.state.load_tables(tables);
         }
         let ev = record.event;
-        if self.relevant.as_ref().is_none_or(|r| r.contains(ev.event_type())) {
-            self.state.process(&ev);
-        }
-        let first_ts = *self.first_ts.get_or_insert(ev.ts());
+        self.state.process(&ev);
+        let first_ts = *self.first_ts.get_or_insert(self.reader.first_ts().unwrap_or(ev.ts()));
         let fate = if self.leading && is_container_event(ev.event_type()) {
             Fate::Consumed
         } else {

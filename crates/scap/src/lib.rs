@@ -36,12 +36,14 @@ mod bytes;
 mod error;
 mod reader;
 pub mod tables;
+mod threaded;
 mod writer;
 
 pub use block::{BlockType, EventBlockVersion};
 pub use error::{Error, ErrorKind, Result};
 pub use reader::{
-    EventRecord, FLAG_LARGE, FLAG_STATE_ONLY, FLAG_TRACER, MAX_BLOCK_LEN, ReadStats, Reader,
+    EventRecord, FLAG_LARGE, FLAG_STATE_ONLY, FLAG_TRACER, Fetch, MAX_BLOCK_LEN, ReadStats, Reader,
 };
 pub use tables::Tables;
+pub use threaded::{ThreadedReader, TypeFilter};
 pub use writer::{Compression, WRITE_VERSION, Writer};

@@ -101,12 +101,22 @@ pub struct Reader {
 impl Reader {
     /// Opens a capture file, gzip-compressed or not.
     pub fn open(path: impl AsRef<Path>) -> Result<Reader> {
+        Reader::open_with(path, Fetch::Ahead)
+    }
+
+    /// Opens a capture file, getting its bytes as `fetch` says.
+    pub fn open_with(path: impl AsRef<Path>, fetch: Fetch) -> Result<Reader> {
         let file = File::open(path.as_ref()).map_err(Error::io)?;
-        Reader::new(file)
+        Reader::new_with(file, fetch)
     }
 
     /// Starts reading a capture from any byte stream, gzip-compressed or not.
-    pub fn new(mut inner: impl Read + Send + 'static) -> Result<Reader> {
+    pub fn new(inner: impl Read + Send + 'static) -> Result<Reader> {
+        Reader::new_with(inner, Fetch::Ahead)
+    }
+
+    /// Starts reading a capture from any byte stream, getting its bytes as `fetch` says.
+    pub fn new_with(mut inner: impl Read + Send + 'static, fetch: Fetch) -> Result<Reader> {
         let mut magic = [0u8; 2];
         let got = read_full(&mut inner, &mut magic).map_err(Error::io)?;
         let compressed = got == 2 && magic == [0x1f, 0x8b];
@@ -116,7 +126,10 @@ impl Reader {
                 flate2::read::MultiGzDecoder::new(BufReader::with_capacity(256 << 10, chained));
             Source::Ahead(ReadAhead::spawn(inflate))
         } else {
-            Source::Ahead(ReadAhead::spawn(chained))
+            match fetch {
+                Fetch::Ahead => Source::Ahead(ReadAhead::spawn(chained)),
+                Fetch::InPlace => Source::Direct(Box::new(chained)),
+            }
         };
         let mut reader = Reader {
             src,
@@ -350,7 +363,8 @@ impl Reader {
             if self.end == self.buf.len() {
                 // Grow with the data actually read, not with the length a block claims: a
                 // damaged length must not make a small file allocate hundreds of megabytes.
-                let grown = (self.buf.len() * 2).clamp(BUFFER_LEN, n.next_power_of_two());
+                let grown =
+                    (self.buf.len() * 2).clamp(BUFFER_LEN, n.next_power_of_two().max(BUFFER_LEN));
                 self.buf.resize(grown, 0);
             }
             match src.read(&mut self.buf[self.end..]) {
@@ -663,11 +677,23 @@ fn block_body(b: &[u8]) -> Result<&[u8], ErrorKind> {
     Ok(&b[BLOCK_HEADER_LEN..len - BLOCK_TRAILER_LEN])
 }
 
+/// How a [`Reader`] gets the bytes of a plain capture (a compressed one is always inflated on
+/// a thread of its own, ahead of parsing: inflating costs more than parsing).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Fetch {
+    /// Read on a thread of its own, ahead of parsing: the reading thread does the kernel's copy,
+    /// the reader's thread only parses. Best when the reader's thread has more to do.
+    #[default]
+    Ahead,
+    /// Read on the reader's thread as it needs them: the bytes arrive in its cache, so parsing
+    /// them is cheaper. Best when the reader itself runs on a thread of its own
+    /// ([`crate::ThreadedReader`]).
+    InPlace,
+}
+
 /// Where the reader's bytes come from.
 enum Source {
-    /// A stream read on the reader's own thread (kept for streams that must not be moved to
-    /// another thread; every constructor uses [`Source::Ahead`] today).
-    #[expect(dead_code, reason = "kept as the fallback of the buffering logic")]
+    /// Read on the reader's thread.
     Direct(Box<dyn Read + Send>),
     /// Chunks read by a thread of their own.
     Ahead(ReadAhead),

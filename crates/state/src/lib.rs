@@ -121,6 +121,8 @@ pub struct State {
     /// The enter event of the current exit event, when the capture recorded it (moved out of
     /// its thread, whose buffer takes this one's place).
     current_enter: lanner_event::EventBuf,
+    /// Changes whenever the process tree may have changed ([`State::lineage_generation`]).
+    lineage: u64,
 }
 
 impl Default for State {
@@ -154,6 +156,7 @@ impl State {
             event_fd: -1,
             fd_name_changed: false,
             current_enter: lanner_event::EventBuf::new(),
+            lineage: lineage_base(),
         }
     }
 
@@ -170,6 +173,7 @@ impl State {
         // container events replace what changed.
         self.threads = ThreadTable::default();
         self.current_enter.clear();
+        self.lineage += 1;
         self.pending_fd_removal = None;
         self.pending_thread_removal = None;
         for entry in &tables.threads {
@@ -245,6 +249,7 @@ impl State {
                 if !skips_reset {
                     let (t, made) = self.threads.get_or_insert_with(tid, || Thread::synthetic(tid));
                     self.stats.threads_synthesized += u64::from(made);
+                    self.lineage += u64::from(made);
                     t.last_seen = ts;
                     t.latency = 0;
                     // Internal events do not interrupt a syscall's two halves.
@@ -270,6 +275,7 @@ impl State {
                 } else {
                     let (t, made) = self.threads.get_or_insert_with(tid, || Thread::synthetic(tid));
                     self.stats.threads_synthesized += u64::from(made);
+                    self.lineage += u64::from(made);
                     t.last_seen = ts;
                     Some(t)
                 };
@@ -291,6 +297,12 @@ impl State {
                 self.event_fd = event_fd_of_exit(plan.fd_of_exit, ev, enter.as_ref());
                 self.parse_exit(plan.parser, &Exit { ev, enter });
                 self.current_enter = current;
+                if matches!(
+                    plan.parser,
+                    plan::Parser::Clone | plan::Parser::Execve | plan::Parser::Prctl
+                ) {
+                    self.lineage += 1;
+                }
             }
         }
         if let Some(counters) = &plan.counters {
@@ -312,6 +324,7 @@ impl State {
         if !others {
             self.threads.remove(tid);
             self.stats.threads_removed += 1;
+            self.lineage += 1;
         }
     }
 
@@ -329,6 +342,7 @@ impl State {
         for tid in stale {
             self.threads.remove(tid);
             self.stats.threads_purged += 1;
+            self.lineage += 1;
         }
     }
 
@@ -341,6 +355,7 @@ impl State {
         for &(_, tid) in by_age.iter().take(excess) {
             self.threads.remove(tid);
             self.stats.threads_purged += 1;
+            self.lineage += 1;
         }
     }
 
@@ -363,6 +378,13 @@ impl State {
     /// An fd of a thread.
     pub fn fd(&self, tid: i64, fd: i64) -> Option<&Fd> {
         self.threads.fds(tid)?.get(fd)
+    }
+
+    /// An fd of a thread already looked up (the same as [`State::fd`] for its tid, with one
+    /// lookup less, none for a main thread).
+    pub fn fd_of<'s>(&'s self, t: &'s Thread, fd: i64) -> Option<&'s Fd> {
+        let owner = if t.pid != t.tid { self.threads.get(t.pid).unwrap_or(t) } else { t };
+        owner.fds.get(fd)
     }
 
     /// The fd the current event is about, as libsinsp determines it: the `fd` parameter of
@@ -451,10 +473,26 @@ impl State {
         &self.hostname
     }
 
+    /// A number that changes whenever the process tree may have changed: a thread appeared or
+    /// went, or a thread's command, executable, arguments, environment, pid or parent changed
+    /// (`clone`, `execve`, `prctl(PR_SET_NAME)`, exits, purges, new tables). What is computed
+    /// from those alone for a thread (its ancestors' names, its parent's command ...) stays
+    /// true while the number is the same.
+    pub fn lineage_generation(&self) -> u64 {
+        self.lineage
+    }
+
     /// Counters.
     pub fn stats(&self) -> StateStats {
         self.stats
     }
+}
+
+/// Where a new state's lineage generations start: far from every other state's, so that what
+/// was remembered for one state is never taken for another's.
+fn lineage_base() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1 << 40, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The fd an exit event is about: fd-creating calls' new fd (the `fd` parameter, else a

@@ -58,7 +58,7 @@ fn category(ctx: &EventContext<'_>) -> &'static str {
     }
     let sub = cat & (ffi::ppm_event_category_EC_SYSCALL - 1);
     if sub & ffi::ppm_event_category_EC_IO_BASE != 0 {
-        let fd = ctx.state.fd(ctx.event.tid(), ctx.state.event_fd());
+        let fd = ctx.event_fd();
         return match fd.map(|f| f.kind) {
             Some(FdKind::File | FdKind::Directory) => "file",
             Some(
@@ -158,7 +158,7 @@ fn abspath(ctx: &EventContext<'_>, end: PathEnd, out: &mut Values) {
     if path.first() != Some(&b'/') {
         if dirfd == AT_FDCWD {
             base.extend_from_slice(ctx.state.cwd(tid).unwrap_or_default());
-        } else if let Some(f) = ctx.state.fd(tid, dirfd) {
+        } else if let Some(f) = ctx.fd(dirfd) {
             base.extend_from_slice(&f.name);
             base.push(b'/');
         } else {
@@ -401,7 +401,7 @@ pub(super) fn extract(
         | I::EvtCountErrorNet
         | I::EvtCountErrorMemory
         | I::EvtCountErrorOther => {
-            let kind = ctx.state.fd(ev.tid(), ctx.state.event_fd()).map(|f| f.kind);
+            let kind = ctx.event_fd().map(|f| f.kind);
             let is_file = match kind {
                 Some(k) => matches!(k, FdKind::File | FdKind::Directory),
                 None => {
@@ -550,7 +550,7 @@ fn buflen(field: &Field, ctx: &EventContext<'_>, out: &mut Values) {
     if ev.direction() != Direction::Exit || !is_io_category(ctx) {
         return;
     }
-    let Some(fd) = ctx.state.fd(ev.tid(), ctx.state.event_fd()) else { return };
+    let Some(fd) = ctx.event_fd() else { return };
     let Some(rv) = return_value(ctx).filter(|&r| r >= 0) else { return };
     let sub = subcategory(ctx);
     let read = sub == ffi::ppm_event_category_EC_IO_READ;

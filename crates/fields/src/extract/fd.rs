@@ -65,7 +65,7 @@ fn name_without_fd(ctx: &EventContext<'_>, out: &mut Values) {
             if name.first() != Some(&b'/') {
                 if dirfd == AT_FDCWD {
                     base.extend_from_slice(ctx.state.cwd(tid).unwrap_or_default());
-                } else if let Some(d) = ctx.state.fd(tid, dirfd) {
+                } else if let Some(d) = ctx.fd(dirfd) {
                     base.extend_from_slice(&d.name);
                     base.push(b'/');
                 }
@@ -125,7 +125,7 @@ pub(super) fn extract(field: &Field, ctx: &EventContext<'_>, out: &mut Values) {
     let failed_connect = ev.name() == "connect"
         && ev.direction() == Direction::Exit
         && ev.param_by_name("res").is_some_and(|r| int(r) < 0);
-    let fd = if fdnum < 0 { None } else { ctx.state.fd(tid, fdnum) };
+    let fd = ctx.event_fd();
     let id = field.id();
     match id {
         I::FdNum => return out.push_int(fdnum),
@@ -361,7 +361,7 @@ pub(super) fn extract(field: &Field, ctx: &EventContext<'_>, out: &mut Values) {
             // Every distinct fd type of the process, or the one of fd N.
             match field.arg() {
                 crate::field::FieldArg::Index(n) => {
-                    if let Some(f) = ctx.state.fd(tid, *n as i64) {
+                    if let Some(f) = ctx.fd(*n as i64) {
                         out.push_bytes(f.kind.name().as_bytes());
                     }
                 }

@@ -159,9 +159,7 @@ fn fs_path(field: &Field, ctx: &EventContext<'_>, out: &mut Values) {
             "fchmodat" | "chmod" => param("filename").map(<[u8]>::to_vec),
             "fchownat" => param("pathname").map(<[u8]>::to_vec),
             "quotactl" => param("special").map(<[u8]>::to_vec),
-            "fchmod" | "fchown" => {
-                ctx.state.fd(ev.tid(), ctx.state.event_fd()).map(|f| f.name.clone())
-            }
+            "fchmod" | "fchown" => ctx.event_fd().map(|f| f.name.clone()),
             _ => None,
         },
         I::FsPathSource | I::FsPathSourceraw => match name {

@@ -13,7 +13,7 @@ pub mod time;
 
 use lanner_event::RawEvent;
 use lanner_event::render::RenderOptions;
-use lanner_state::{State, Thread};
+use lanner_state::{Fd, State, Thread};
 
 use crate::field::Field;
 use crate::registry::Class;
@@ -38,6 +38,8 @@ pub struct EventContext<'a> {
     pub render: RenderOptions,
     /// The event's thread, once looked up.
     thread: std::cell::Cell<Option<Option<&'a Thread>>>,
+    /// The fd the event is about, once looked up.
+    event_fd: std::cell::Cell<Option<Option<&'a Fd>>>,
 }
 
 impl<'a> EventContext<'a> {
@@ -60,6 +62,7 @@ impl<'a> EventContext<'a> {
             utc_offset,
             render,
             thread: std::cell::Cell::new(None),
+            event_fd: std::cell::Cell::new(None),
         }
     }
 
@@ -72,6 +75,25 @@ impl<'a> EventContext<'a> {
         let t = self.state.thread(self.event.tid());
         self.thread.set(Some(t));
         t
+    }
+
+    /// An fd of the event's thread.
+    pub(crate) fn fd(&self, fd: i64) -> Option<&'a Fd> {
+        if fd < 0 {
+            return None;
+        }
+        self.thread().and_then(|t| self.state.fd_of(t, fd))
+    }
+
+    /// The fd the event is about ([`State::event_fd`]), if the state knows it (looked up once
+    /// for all the fields of the event).
+    pub(crate) fn event_fd(&self) -> Option<&'a Fd> {
+        if let Some(f) = self.event_fd.get() {
+            return f;
+        }
+        let f = self.fd(self.state.event_fd());
+        self.event_fd.set(Some(f));
+        f
     }
 
     /// The main thread of the event's process.

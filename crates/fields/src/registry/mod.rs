@@ -197,6 +197,27 @@ impl FieldId {
         )
     }
 
+    /// Whether the field's value for an event follows from the event's thread id and the
+    /// process tree alone (which threads exist, their pids, parents, commands, executables,
+    /// arguments and environments): the ancestor and parent fields. It then stays the same while
+    /// [`lanner_state::State::lineage_generation`] does, which lets a filter remember it.
+    pub fn reads_lineage(self) -> bool {
+        matches!(
+            self,
+            FieldId::ProcAname
+                | FieldId::ProcApid
+                | FieldId::ProcAexe
+                | FieldId::ProcAexepath
+                | FieldId::ProcAcmdline
+                | FieldId::ProcAargs
+                | FieldId::ProcAenv
+                | FieldId::ProcPname
+                | FieldId::ProcPexe
+                | FieldId::ProcPexepath
+                | FieldId::ProcPcmdline
+        )
+    }
+
     /// Whether the field reads a thread's memory or page-fault counters, which many events
     /// update (context switches, `mmap`, `brk` ...).
     pub fn reads_memory_counters(self) -> bool {
