@@ -77,6 +77,11 @@ pub fn container_of(cgroups: &[u8]) -> Option<CgroupContainer> {
 fn in_path(path: &[u8]) -> Option<CgroupContainer> {
     let path = std::str::from_utf8(path).ok()?;
     for component in path.split('/').rev() {
+        // Every shape below ends in a 64-digit id: shorter components (most of a host's
+        // cgroup paths) need no closer look.
+        if component.len() < 64 {
+            continue;
+        }
         let component = component.strip_suffix(".scope").unwrap_or(component);
         // containerd without `SystemdCgroup = true`: `kubepods-...-pod<uid>.slice:cri-containerd:<id>`.
         if let Some((_, id)) = component.rsplit_once(":cri-containerd:")
