@@ -94,3 +94,58 @@ fn check_error(err: &lanner_scap::Error) {
     let text = err.to_string();
     assert!(text.contains("byte offset"), "an error without a byte offset: {text}");
 }
+
+/// Parses `data` as a filter condition and prints it (libs' form, not a round trip: values are
+/// written unquoted); compiles it against the field registry and either renders the errors,
+/// underlining the spans they name, or evaluates the program on every event of a small real
+/// capture with the state kept current.
+///
+/// The property: no text makes the parser, the printer, the checker, the error renderer or
+/// the program panic, hang or allocate without bound.
+pub fn compile_condition(data: &[u8]) {
+    use lanner_filter::syntax;
+
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    match syntax::parse(text) {
+        Ok(expr) => std::hint::black_box(expr.to_string()),
+        Err(e) => std::hint::black_box(e.to_string()),
+    };
+    match lanner_filter::Filter::compile(text) {
+        Ok(filter) => evaluate_on_capture(&filter),
+        Err(e) => {
+            std::hint::black_box(e.render(text));
+        }
+    }
+}
+
+/// The events of the capture conditions are evaluated on: the `cat_write` seed of the reader
+/// (a section header, the machine, a few dozen events of distinct types).
+fn capture_events() -> &'static (lanner_scap::Tables, Vec<(u16, Vec<u8>)>) {
+    static CAPTURE: std::sync::OnceLock<(lanner_scap::Tables, Vec<(u16, Vec<u8>)>)> =
+        std::sync::OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let bytes = include_bytes!("../seeds/scap_reader/cat_write-events");
+        let mut reader = lanner_scap::Reader::new(std::io::Cursor::new(bytes.to_vec()))
+            .expect("the committed seed is a capture");
+        let mut events = Vec::new();
+        while let Ok(Some(record)) = reader.next() {
+            events.push((record.cpu, record.event.as_bytes().to_vec()));
+        }
+        (reader.tables().clone(), events)
+    })
+}
+
+fn evaluate_on_capture(filter: &lanner_filter::Filter) {
+    let (tables, events) = capture_events();
+    let mut state = lanner_state::State::from_tables(tables);
+    let mut scratch = lanner_filter::Scratch::for_filter(filter);
+    let first_ts =
+        events.first().map_or(0, |(_, bytes)| RawEvent::new(bytes).map_or(0, |e| e.ts()));
+    let render = RenderOptions { buffer_format: BufferFormat::Dots, max_buffer_len: Some(80) };
+    for (num, (cpu, bytes)) in (1u64..).zip(events) {
+        let Ok(event) = RawEvent::new(bytes) else { continue };
+        state.process(&event);
+        let ctx = lanner_fields::EventContext::new(num, *cpu, &event, &state, first_ts, 0, render);
+        std::hint::black_box(filter.matches(&ctx, &mut scratch));
+    }
+}

@@ -31,14 +31,18 @@ impl CheckError {
 
 /// `message at line L, column C`, the line of `text` holding the span, and a caret line under
 /// the span.
+///
+/// A span that starts or ends inside a character (a byte offset the lexer stopped at in the
+/// middle of a non-ASCII identifier) is widened to the whole character.
 pub fn render_span(message: &str, span: Span, text: &str) -> String {
-    let pos = Position::of(text, span.start.min(text.len()));
-    let line_start = text[..span.start.min(text.len())].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    let start = floor_char_boundary(text, span.start);
+    let end = ceil_char_boundary(text, span.end.max(start));
+    let pos = Position::of(text, start);
+    let line_start = text[..start].rfind(['\n', '\r']).map_or(0, |i| i + 1);
     let line_end = text[line_start..].find(['\n', '\r']).map_or(text.len(), |i| line_start + i);
     let line = &text[line_start..line_end];
-    let col = text[line_start..span.start.min(text.len())].chars().count();
-    let width = text
-        [span.start.min(line_end)..span.end.min(line_end).max(span.start.min(line_end))]
+    let col = text[line_start..start].chars().count();
+    let width = text[start.min(line_end)..end.min(line_end).max(start.min(line_end))]
         .chars()
         .count()
         .max(1);
@@ -49,6 +53,24 @@ pub fn render_span(message: &str, span: Span, text: &str) -> String {
         " ".repeat(col),
         "^".repeat(width)
     )
+}
+
+/// The largest char boundary of `text` at or before `i` (its length past the end).
+fn floor_char_boundary(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The smallest char boundary of `text` at or after `i` (its length past the end).
+fn ceil_char_boundary(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
 }
 
 #[cfg(test)]
@@ -64,5 +86,13 @@ mod tests {
             e.render(text),
             "unknown field `proc.nmae` at line 1, column 19\n  evt.type=open and proc.nmae=x\n                    ^^^^^^^^^"
         );
+    }
+
+    #[test]
+    fn widens_a_span_that_cuts_a_character() {
+        // The lexer stops inside `é`: bytes 6..8.
+        let text = "proc.néame=cat";
+        let e = CheckError::new(Span::new(5, 7), "unexpected");
+        assert_eq!(e.render(text), "unexpected at line 1, column 6\n  proc.néame=cat\n       ^^");
     }
 }
