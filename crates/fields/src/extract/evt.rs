@@ -334,11 +334,11 @@ pub(super) fn extract(
         }
         I::EvtArg => evt_arg(field, ctx, out),
         I::EvtRawarg => {
-            if let FieldArg::Param(name) = field.arg()
-                && let Some(p) = ev.param_by_name(name)
-                && !p.is_empty()
-            {
-                push_raw(out, field.ty(), p);
+            if let FieldArg::Param(name) = field.arg() {
+                let p = ev.param_by_name(name).or_else(|| folded_enter(ctx)?.param_by_name(name));
+                if let Some(p) = p.filter(|p| !p.is_empty()) {
+                    push_raw(out, field.ty(), p);
+                }
             }
         }
         I::EvtBuffer => {
@@ -482,7 +482,7 @@ pub(super) fn extract(
 /// `evt.arg.NAME` / `evt.arg[N]`: the parameter as `evt.args` shows it, its resolved form when it
 /// has one (`<f>/etc/passwd` for an fd, `ENOENT` for -2, `O_RDONLY` for flags).
 fn evt_arg(field: &Field, ctx: &EventContext<'_>, out: &mut Values) {
-    let ev = ctx.event;
+    let mut ev = *ctx.event;
     let index = match field.arg() {
         FieldArg::Index(n) => {
             let n = *n as usize;
@@ -492,11 +492,18 @@ fn evt_arg(field: &Field, ctx: &EventContext<'_>, out: &mut Values) {
         FieldArg::Param(name) => ev.param_index(name),
         _ => None,
     };
+    let index = match index {
+        Some(i) => Some(i),
+        None => folded_param(field.arg(), ctx).map(|(enter, i)| {
+            ev = enter;
+            i
+        }),
+    };
     let Some(i) = index else { return };
     if ev.event_type() <= 1 {
         // generic events: the syscall name, then its native id
         match i {
-            0 => out.push_bytes(render::event_type_name(ev).as_bytes()),
+            0 => out.push_bytes(render::event_type_name(&ev).as_bytes()),
             _ => out.push_with(|b| {
                 b.extend_from_slice(uint(ev.param(1).unwrap_or_default()).to_string().as_bytes())
             }),
@@ -504,8 +511,33 @@ fn evt_arg(field: &Field, ctx: &EventContext<'_>, out: &mut Values) {
         return;
     }
     let (mut value, mut resolved) = (Vec::new(), Vec::new());
-    render::render_param(&mut value, &mut resolved, ev, i, ctx.state, &ctx.render);
+    render::render_param(&mut value, &mut resolved, &ev, i, ctx.state, &ctx.render);
     out.push_bytes(if resolved.is_empty() { &value } else { &resolved });
+}
+
+/// The enter event whose parameters fold into the current exit event, when the context folds
+/// them ([`EventContext::fold_enter`]).
+fn folded_enter<'a>(ctx: &EventContext<'a>) -> Option<lanner_event::RawEvent<'a>> {
+    if !ctx.fold_enter || ctx.event.direction() != Direction::Exit {
+        return None;
+    }
+    ctx.state.enter_of(ctx.event)
+}
+
+/// A parameter the exit event lacks, found in its enter event: by name, or for `evt.arg[N]`
+/// by the name the current event table gives the exit event's parameter N.
+fn folded_param<'a>(
+    arg: &FieldArg,
+    ctx: &EventContext<'a>,
+) -> Option<(lanner_event::RawEvent<'a>, usize)> {
+    let enter = folded_enter(ctx)?;
+    let name = match arg {
+        FieldArg::Param(name) => &**name,
+        FieldArg::Index(n) => ctx.event.info()?.params.get(*n as usize)?.name,
+        _ => return None,
+    };
+    let i = enter.param_index(name)?;
+    Some((enter, i))
 }
 
 /// A raw parameter as a typed value.

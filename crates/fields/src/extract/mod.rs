@@ -36,6 +36,11 @@ pub struct EventContext<'a> {
     pub utc_offset: i64,
     /// How parameters render (`evt.arg.*`, `evt.args`, `evt.buffer` in output).
     pub render: RenderOptions,
+    /// Whether an exit event also has the parameters of its enter event, as current libs
+    /// (≥ 0.22) deliver it: `evt.arg.NAME`, `evt.arg[N]` and `evt.rawarg.NAME` missing from
+    /// an exit event recorded by older libs come from the enter event of the same syscall.
+    /// Off by default (sysdig shows events as recorded); the rules engine turns it on.
+    pub fold_enter: bool,
     /// The event's thread, once looked up.
     thread: std::cell::Cell<Option<Option<&'a Thread>>>,
     /// The fd the event is about, once looked up.
@@ -61,6 +66,7 @@ impl<'a> EventContext<'a> {
             first_ts,
             utc_offset,
             render,
+            fold_enter: false,
             thread: std::cell::Cell::new(None),
             event_fd: std::cell::Cell::new(None),
         }
