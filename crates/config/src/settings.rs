@@ -93,7 +93,9 @@ impl Settings {
                 other => {
                     return Err(r.bad(
                         "rule_matching",
-                        format!("unknown value `{other}` (use first or all)"),
+                        format!(
+                            "Unknown rule matching strategy \"{other}\"--must be one of first, all"
+                        ),
                     ));
                 }
             },
