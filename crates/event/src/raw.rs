@@ -208,7 +208,13 @@ impl<'a> RawEvent<'a> {
     pub fn param_index(&self, name: &str) -> Option<usize> {
         let info = self.info()?;
         let n = self.nparams().min(info.params.len());
-        info.params[..n].iter().position(|p| p.name == name)
+        let name = name.as_bytes();
+        // Parameter names are short: comparing them inline beats a `memcmp` call per name,
+        // and the state's parsers look names up on most events.
+        info.params[..n].iter().position(|p| {
+            let p = p.name.as_bytes();
+            p.len() == name.len() && p.iter().zip(name).all(|(a, b)| a == b)
+        })
     }
 
     /// The raw bytes of the parameter called `name`, if this event has it.

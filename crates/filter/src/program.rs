@@ -212,11 +212,11 @@ impl Default for Memo {
 }
 
 /// Remembered results per check.
-const MEMO_WAYS: usize = 64;
+const MEMO_WAYS: usize = 256;
 
 /// Where a thread's result is remembered among a check's [`MEMO_WAYS`].
 fn memo_way(tid: i64) -> usize {
-    ((tid as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize
+    ((tid as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize
 }
 
 #[derive(Clone, Debug)]
@@ -233,6 +233,71 @@ enum Node {
         dynamic: TypeSet,
         check: Box<CheckNode>,
     },
+    /// A combination of process-tree checks (`proc.aname = a or proc.aname[2] = b`): its
+    /// outcome is remembered as one, like a single check's ([`CheckNode::memo`]).
+    Memo {
+        slot: usize,
+        child: Box<Node>,
+    },
+}
+
+/// Whether a node depends only on the event's thread and its lineage: every check in it is
+/// remembered ([`CheckNode::memo`]).
+fn lineage_only(node: &Node) -> bool {
+    match node {
+        Node::Check(check) => check.memo.is_some(),
+        Node::Not(child) => lineage_only(child),
+        Node::And(children) | Node::Or(children) => children.iter().all(lineage_only),
+        Node::ByType { .. } | Node::Memo { .. } => false,
+    }
+}
+
+/// Remembers whole combinations of process-tree checks instead of each check: one lookup per
+/// event instead of one per check. Then numbers the memo slots left in use from 0; returns
+/// how many there are.
+fn hoist_memos(node: &mut Node) -> usize {
+    fn clear(node: &mut Node) {
+        match node {
+            Node::Check(check) => check.memo = None,
+            Node::Not(child) => clear(child),
+            Node::And(children) | Node::Or(children) => children.iter_mut().for_each(clear),
+            Node::ByType { .. } | Node::Memo { .. } => {}
+        }
+    }
+    fn hoist(node: &mut Node) {
+        match node {
+            Node::And(_) | Node::Or(_) | Node::Not(_) if lineage_only(node) => {
+                let mut child = std::mem::replace(node, Node::And(Vec::new()));
+                clear(&mut child);
+                *node = Node::Memo { slot: 0, child: Box::new(child) };
+            }
+            Node::Not(child) => hoist(child),
+            Node::And(children) | Node::Or(children) => children.iter_mut().for_each(hoist),
+            _ => {}
+        }
+    }
+    fn number(node: &mut Node, next: &mut usize) {
+        match node {
+            Node::Check(check) | Node::ByType { check, .. } => {
+                if let Some(slot) = &mut check.memo {
+                    *slot = *next;
+                    *next += 1;
+                }
+            }
+            Node::Memo { slot, .. } => {
+                *slot = *next;
+                *next += 1;
+            }
+            Node::Not(child) => number(child, next),
+            Node::And(children) | Node::Or(children) => {
+                children.iter_mut().for_each(|c| number(c, next));
+            }
+        }
+    }
+    hoist(node);
+    let mut next = 0;
+    number(node, &mut next);
+    next
 }
 
 const TYPE_WORDS: usize = EVENT_MAX.div_ceil(64);
@@ -312,6 +377,7 @@ fn may(node: &Node) -> (TypeSet, TypeSet) {
             let (t, f) = may(child);
             (f, t)
         }
+        Node::Memo { child, .. } => may(child),
         Node::And(children) => {
             children.iter().map(may).fold((TypeSet::all(), TypeSet::none()), |(t, f), (ct, cf)| {
                 (t.intersection(&ct), f.union(&cf))
@@ -497,7 +563,8 @@ impl Filter {
         if !checker.errors.is_empty() {
             return Err(CompileError::Check(checker.errors));
         }
-        let root = root.unwrap_or(Node::And(Vec::new()));
+        let mut root = root.unwrap_or(Node::And(Vec::new()));
+        let memos = hoist_memos(&mut root);
         let (types, _) = may(&root);
         Ok(Filter {
             root,
@@ -505,7 +572,7 @@ impl Filter {
             text: text.to_owned(),
             types,
             fields: checker.fields,
-            memos: checker.memos,
+            memos,
         })
     }
 
@@ -1383,6 +1450,9 @@ fn eval(node: &Node, ctx: &EventContext<'_>, scratch: &mut Scratch) -> bool {
         Node::Or(children) => children.iter().any(|c| eval(c, ctx, scratch)),
         Node::Not(child) => !eval(child, ctx, scratch),
         Node::Check(check) => eval_check(check, ctx, scratch),
+        Node::Memo { slot, child } => {
+            remembered(*slot, ctx, scratch, |ctx, scratch| eval(child, ctx, scratch))
+        }
         Node::ByType { truth, dynamic, check } => {
             let code = ctx.event.event_type();
             if truth.contains(code) {
@@ -1397,14 +1467,30 @@ fn eval(node: &Node, ctx: &EventContext<'_>, scratch: &mut Scratch) -> bool {
 }
 
 fn eval_check(check: &CheckNode, ctx: &EventContext<'_>, scratch: &mut Scratch) -> bool {
-    let Some(slot) = check.memo else { return eval_check_now(check, ctx, scratch) };
+    match check.memo {
+        Some(slot) => {
+            remembered(slot, ctx, scratch, |ctx, scratch| eval_check_now(check, ctx, scratch))
+        }
+        None => eval_check_now(check, ctx, scratch),
+    }
+}
+
+/// The outcome of a lineage-only test for the event's thread: remembered in memo `slot` while
+/// the state's lineage generation stays the same, worked out by `now` otherwise.
+#[inline]
+fn remembered(
+    slot: usize,
+    ctx: &EventContext<'_>,
+    scratch: &mut Scratch,
+    now: impl FnOnce(&EventContext<'_>, &mut Scratch) -> bool,
+) -> bool {
     let (tid, generation) = (ctx.event.tid(), ctx.state.lineage_generation());
     let at = slot * MEMO_WAYS + memo_way(tid);
     let memo = scratch.memos[at];
     if memo.tid == tid && memo.generation == generation {
         return memo.result;
     }
-    let result = eval_check_now(check, ctx, scratch);
+    let result = now(ctx, scratch);
     scratch.memos[at] = Memo { tid, generation, result };
     result
 }

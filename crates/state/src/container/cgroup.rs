@@ -65,11 +65,17 @@ pub fn container_id(cgroups: &[u8]) -> String {
 /// The container of a process from its cgroups (`subsys=path` entries, NUL-separated); `None`
 /// on the host.
 pub fn container_of(cgroups: &[u8]) -> Option<CgroupContainer> {
+    // cgroup v1 lists the same path under many subsystems: look at each path once.
+    let mut previous: &[u8] = &[];
     cgroups.split(|&b| b == 0).find_map(|entry| {
         let path = match entry.iter().position(|&b| b == b'=') {
             Some(eq) => &entry[eq + 1..],
             None => entry,
         };
+        if path == previous {
+            return None;
+        }
+        previous = path;
         in_path(path)
     })
 }
@@ -77,12 +83,13 @@ pub fn container_of(cgroups: &[u8]) -> Option<CgroupContainer> {
 fn in_path(path: &[u8]) -> Option<CgroupContainer> {
     let path = std::str::from_utf8(path).ok()?;
     for component in path.split('/').rev() {
-        // Every shape below ends in a 64-digit id: shorter components (most of a host's
-        // cgroup paths) need no closer look.
-        if component.len() < 64 {
+        let component = component.strip_suffix(".scope").unwrap_or(component);
+        // Every shape below ends in a 64-digit id: other components (all of a host's cgroup
+        // paths) need no closer look.
+        let bytes = component.as_bytes();
+        if bytes.len() < 64 || !bytes[bytes.len() - 64..].iter().all(u8::is_ascii_hexdigit) {
             continue;
         }
-        let component = component.strip_suffix(".scope").unwrap_or(component);
         // containerd without `SystemdCgroup = true`: `kubepods-...-pod<uid>.slice:cri-containerd:<id>`.
         if let Some((_, id)) = component.rsplit_once(":cri-containerd:")
             && is_full_id(id)
