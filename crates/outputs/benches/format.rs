@@ -47,7 +47,7 @@ fn alerts(c: &mut Criterion) {
     let ev = RawEvent::new(&bytes).expect("checked when read");
     let ctx = EventContext::new(197, cpu, &ev, &state, ev.ts(), 0, RenderOptions::default());
     let rule = AlertRule::new("Write below binary dir", Priority::Error, "syscall", ["filesystem"]);
-    let output = RuleOutput::new(rule, OUTPUT, &[]).expect("the output compiles");
+    let output = RuleOutput::new(rule, OUTPUT, &[], &[]).expect("the output compiles");
     let hostname: Arc<str> = Arc::from("bench-host");
     let mut scratch = AlertScratch::default();
     let text = OutputOptions { time_format_iso_8601: true, ..OutputOptions::default() };

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use lanner_fields::{CheckState, EventContext, Mode, Values, extract};
 
-use crate::append::{AppendOutput, ExtraField};
+use crate::append::{AppendOutput, ExtraField, suggested_format};
 use crate::format::{FormatError, OutputFormat, Piece, Token};
 use crate::priority::Priority;
 use crate::value::{FieldValue, apply_width, write_field_text, write_transformed_text};
@@ -45,7 +45,12 @@ pub struct RuleOutput {
     rule: AlertRule,
     message: OutputFormat,
     extra: Vec<(Arc<str>, Extra)>,
+    container_info: bool,
 }
+
+/// The deprecated placeholder Falco removes from rule outputs (the container plugin's
+/// suggested fields took its place).
+const CONTAINER_INFO: &str = "%container.info";
 
 #[derive(Clone, Debug)]
 enum Extra {
@@ -74,13 +79,18 @@ pub enum OutputError {
 }
 
 impl RuleOutput {
-    /// Compiles a rule's output and the `append_output` entries that apply to it (in
-    /// configuration order: texts are appended in that order, and a later extra field of the
-    /// same name replaces an earlier one).
+    /// Compiles a rule's output and the `append_output` entries that apply to it, as
+    /// Falco's rule compiler does: in configuration order, each entry's `extra_output`, then
+    /// (with `suggested_output`) one `name=%field` per field of `suggested` (the fields the
+    /// rule's source suggests, see [`crate::suggested_fields`]) are appended after a blank;
+    /// a later extra field of the same name replaces an earlier one. Then the deprecated
+    /// `%container.info` is removed from the text (Falco warns `LOAD_DEPRECATED_ITEM`; see
+    /// [`RuleOutput::uses_container_info`]).
     pub fn new(
         rule: AlertRule,
         output: &str,
         append: &[AppendOutput],
+        suggested: &[&str],
     ) -> Result<RuleOutput, OutputError> {
         let mut text = output.to_owned();
         let mut extra: Vec<(Arc<str>, &ExtraField)> = Vec::new();
@@ -88,14 +98,26 @@ impl RuleOutput {
             .iter()
             .filter(|e| e.matches(&rule.name, &rule.source, rule.tags.iter().map(|t| &**t)))
         {
-            if let Some(more) = &entry.extra_output {
+            if let Some(more) = &entry.extra_output
+                && !more.is_empty()
+            {
                 text.push(' ');
                 text.push_str(more);
+            }
+            if entry.suggested_output {
+                for field in suggested {
+                    text.push(' ');
+                    text.push_str(&suggested_format(field));
+                }
             }
             for field in &entry.extra_fields {
                 extra.retain(|(name, _)| **name != *field.name());
                 extra.push((field.name().into(), field));
             }
+        }
+        let container_info = text.contains(CONTAINER_INFO);
+        if container_info {
+            text = text.replace(CONTAINER_INFO, "");
         }
         let message = OutputFormat::compile(&text).map_err(OutputError::Output)?;
         let mut compiled = Vec::with_capacity(extra.len());
@@ -114,7 +136,15 @@ impl RuleOutput {
             compiled.push((name, x));
         }
         compiled.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(RuleOutput { rule, message, extra: compiled })
+        Ok(RuleOutput { rule, message, extra: compiled, container_info })
+    }
+
+    /// Whether the output used the deprecated `%container.info` (removed from the message;
+    /// Falco warns: "%container.info is deprecated and no more useful, and will be dropped
+    /// by Falco 1.0.0. The container plugin will automatically add required fields to the
+    /// output message.").
+    pub fn uses_container_info(&self) -> bool {
+        self.container_info
     }
 
     /// The rule.

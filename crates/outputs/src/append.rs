@@ -28,6 +28,27 @@ pub struct AppendOutput {
     pub extra_output: Option<String>,
     /// `extra_fields`: added to JSON `output_fields` only.
     pub extra_fields: Vec<ExtraField>,
+    /// `suggested_output`: append `name_with_underscores=%name` for every field the rule's
+    /// source suggests for outputs (after `extra_output`). falco.yaml's default is one entry
+    /// with only this set, so with the container plugin loaded every syscall rule ends with
+    /// `container_id=%container.id container_name=%container.name ...`.
+    pub suggested_output: bool,
+}
+
+/// The fields of the registry that suggest themselves for outputs (`EPF_FORMAT_SUGGESTED`:
+/// the container plugin's `container.id`, `container.name` ...), in registry order. Falco
+/// suggests them only when the container plugin is loaded; the caller decides whether it is
+/// and passes these, or none, to [`crate::RuleOutput::new`].
+pub fn suggested_fields() -> impl Iterator<Item = &'static str> {
+    lanner_fields::fields()
+        .iter()
+        .filter(|f| f.has(lanner_fields::epf::FORMAT_SUGGESTED))
+        .map(|f| f.name)
+}
+
+/// Falco's text for a suggested field: `container.id` → `container_id=%container.id`.
+pub(crate) fn suggested_format(field: &str) -> String {
+    format!("{}=%{field}", field.replace('.', "_"))
 }
 
 /// An extra field of `append_output`.
@@ -77,6 +98,23 @@ impl AppendOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn suggests_the_container_plugin_fields() {
+        let names: Vec<&str> = suggested_fields().collect();
+        assert_eq!(
+            names,
+            [
+                "container.id",
+                "container.name",
+                "container.image.repository",
+                "container.image.tag",
+                "k8s.pod.name",
+                "k8s.ns.name"
+            ]
+        );
+        assert_eq!(suggested_format("k8s.pod.name"), "k8s_pod_name=%k8s.pod.name");
+    }
 
     #[test]
     fn matches_source_tags_and_rule() {

@@ -58,7 +58,7 @@
 //!
 //! // At load time: compile the rule's output (errors name the text at fault).
 //! let rule = AlertRule::new("open_from_cat", Priority::parse("WARNING")?, "syscall", ["filesystem"]);
-//! let output = RuleOutput::new(rule, "An open was seen (command=%proc.cmdline)", &[])?;
+//! let output = RuleOutput::new(rule, "An open was seen (command=%proc.cmdline)", &[], &[])?;
 //! let hostname: Arc<str> = Arc::from("test-falco-hostname");
 //! let options = OutputOptions { time_format_iso_8601: true, ..OutputOptions::default() };
 //! let mut scratch = AlertScratch::default();
@@ -80,7 +80,7 @@ pub mod render;
 pub mod value;
 
 pub use alert::{Alert, AlertRule, AlertScratch, OutputError, RuleOutput};
-pub use append::{AppendOutput, ExtraField};
+pub use append::{AppendOutput, ExtraField, suggested_fields};
 pub use format::{FormatError, FormatErrorKind, OutputFormat};
 pub use lanner_fields::EventContext;
 pub use priority::{Priority, UnknownPriority};

@@ -44,7 +44,7 @@ fn alert_with(output: &str, append: &[AppendOutput]) -> Alert {
     let ev = RawEvent::new(&bytes).unwrap();
     let ctx = EventContext::new(197, cpu, &ev, &state, first, 0, RenderOptions::default());
     let rule = AlertRule::new("r", Priority::Notice, "syscall", ["filesystem", "process"]);
-    let out = RuleOutput::new(rule, output, append).unwrap();
+    let out = RuleOutput::new(rule, output, append, &[]).unwrap();
     out.alert(&ctx, &Arc::from("h"), &mut AlertScratch::default())
 }
 
@@ -213,7 +213,8 @@ fn append_output_adds_text_and_fields_to_matching_rules() {
 #[test]
 fn bad_formats_are_load_errors() {
     let rule = AlertRule::new("r", Priority::Notice, "syscall", []);
-    let err = RuleOutput::new(rule.clone(), "An open was seen %not_a_real_field", &[]).unwrap_err();
+    let err =
+        RuleOutput::new(rule.clone(), "An open was seen %not_a_real_field", &[], &[]).unwrap_err();
     assert_eq!(err.to_string(), "invalid formatting token not_a_real_field");
     let OutputError::Output(e) = err else { panic!() };
     assert_eq!(e.span, 17..34);
@@ -221,6 +222,35 @@ fn bad_formats_are_load_errors() {
         extra_fields: vec![ExtraField::Formatted { name: "x".into(), format: "%proc.nope".into() }],
         ..AppendOutput::default()
     }];
-    let err = RuleOutput::new(rule, "fine", &append).unwrap_err();
+    let err = RuleOutput::new(rule, "fine", &append, &[]).unwrap_err();
     assert_eq!(err.to_string(), "invalid formatting token proc.nope (extra field `x`)");
+}
+
+#[test]
+fn suggested_output_appends_the_container_fields() {
+    // falco.yaml's default `append_output: [{suggested_output: true}]`, container plugin loaded
+    let (state, bytes, cpu, first) = replay(197);
+    let ev = RawEvent::new(&bytes).unwrap();
+    let ctx = EventContext::new(197, cpu, &ev, &state, first, 0, RenderOptions::default());
+    let rule = AlertRule::new("r", Priority::Notice, "syscall", []);
+    let append = [AppendOutput { suggested_output: true, ..AppendOutput::default() }];
+    let suggested: Vec<&str> = lanner_outputs::suggested_fields().collect();
+    let out = RuleOutput::new(rule.clone(), "opened %fd.name", &append, &suggested).unwrap();
+    assert_eq!(
+        out.message_text(),
+        "opened %fd.name container_id=%container.id container_name=%container.name \
+         container_image_repository=%container.image.repository \
+         container_image_tag=%container.image.tag k8s_pod_name=%k8s.pod.name \
+         k8s_ns_name=%k8s.ns.name"
+    );
+    let a = out.alert(&ctx, &Arc::from("h"), &mut AlertScratch::default());
+    assert_eq!(
+        a.message,
+        "opened /dev/null container_id=host container_name=host \
+         container_image_repository= container_image_tag= k8s_pod_name=<NA> k8s_ns_name=<NA>"
+    );
+    // the deprecated %container.info is dropped, and reported
+    let out = RuleOutput::new(rule, "x %container.info y", &[], &[]).unwrap();
+    assert!(out.uses_container_info());
+    assert_eq!(out.message_text(), "x  y");
 }

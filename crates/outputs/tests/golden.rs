@@ -122,7 +122,7 @@ fn alerts(rules: &str, exit_only: bool) -> Vec<Alert> {
         "syscall",
         file.tags.iter().map(String::as_str),
     );
-    let output = RuleOutput::new(rule, &file.output, &[]).unwrap();
+    let output = RuleOutput::new(rule, &file.output, &[], &[]).unwrap();
     let hostname: Arc<str> = Arc::from("test-falco-hostname");
 
     let mut reader = Reader::open(root().join("testdata/scap/cat_write.scap")).unwrap();
