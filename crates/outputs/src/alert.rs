@@ -1,5 +1,6 @@
 //! The alert: what a rule match produces, owned, ready to leave the hot path.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use lanner_fields::{CheckState, EventContext, Mode, Values, extract};
@@ -205,12 +206,31 @@ impl RuleOutput {
     }
 }
 
-/// Buffers reused from alert to alert (one per thread that builds alerts).
+/// Buffers reused from alert to alert (one per thread that builds alerts), and what stateful
+/// fields (`evt.deltatime`, `util.cnt` ...) remember between the alerts of a format: libs
+/// keeps that in the formatter, which Falco caches per format text, so lanner keys it by the
+/// format text too. Per thread, as the formats are shared and immutable.
 #[derive(Debug, Default)]
 pub struct AlertScratch {
     values: Values,
     bytes: Vec<u8>,
     transformer: lanner_filter::Scratch,
+    states: HashMap<Arc<str>, Vec<CheckState>>,
+}
+
+impl AlertScratch {
+    /// The field states of a format: one per field piece, then one per `output_fields` field
+    /// (libs compiles those separately).
+    fn states(&mut self, format: &OutputFormat) -> Vec<CheckState> {
+        let n = format.pieces.len() + format.resolutions.len();
+        let mut states = self.states.remove(&format.text).unwrap_or_default();
+        states.resize_with(n, CheckState::default);
+        states
+    }
+
+    fn keep(&mut self, format: &OutputFormat, states: Vec<CheckState>) {
+        self.states.insert(format.text.clone(), states);
+    }
 }
 
 fn format_into(
@@ -219,17 +239,15 @@ fn format_into(
     ctx: &EventContext<'_>,
     scratch: &mut AlertScratch,
 ) {
-    for piece in &format.pieces {
+    let mut states = scratch.states(format);
+    for (piece, state) in format.pieces.iter().zip(&mut states) {
         match piece {
             Piece::Text(t) => out.push_str(t),
             Piece::Value { token, width } => {
                 let start = out.len();
                 match token {
                     Token::Field(field) => {
-                        // Stateful fields (`evt.deltatime`, `evt.count` ...) see no history
-                        // in outputs: the format is shared and immutable.
-                        let mut state = CheckState::default();
-                        extract(field, ctx, Mode::Output, &mut state, &mut scratch.values);
+                        extract(field, ctx, Mode::Output, state, &mut scratch.values);
                         write_field_text(
                             out,
                             &mut scratch.bytes,
@@ -249,6 +267,7 @@ fn format_into(
             }
         }
     }
+    scratch.keep(format, states);
 }
 
 fn resolve_into(
@@ -258,14 +277,15 @@ fn resolve_into(
     scratch: &mut AlertScratch,
 ) {
     let ts = ctx.event.ts();
-    for r in &format.resolutions {
-        let mut state = CheckState::default();
-        extract(&r.field, ctx, Mode::Output, &mut state, &mut scratch.values);
+    let mut states = scratch.states(format);
+    for (r, state) in format.resolutions.iter().zip(&mut states[format.pieces.len()..]) {
+        extract(&r.field, ctx, Mode::Output, state, &mut scratch.values);
         out.push((
             r.name.clone(),
             FieldValue::of_field(&r.field, &scratch.values, ts, &ctx.render),
         ));
     }
+    scratch.keep(format, states);
 }
 
 /// A rule match: everything Falco's outputs print about it, owned, so that it can leave the

@@ -54,7 +54,9 @@ pub(crate) struct Resolution {
 /// Immutable and `Send + Sync`; [`crate::RuleOutput`] formats events with it.
 #[derive(Clone, Debug)]
 pub struct OutputFormat {
-    text: Box<str>,
+    /// The text as written; also the key of the format's field states in
+    /// [`crate::AlertScratch`] (Falco caches one formatter per format text).
+    pub(crate) text: Arc<str>,
     pub(crate) pieces: Vec<Piece>,
     /// The fields for `output_fields`: every field of the format, also those inside
     /// transformers (but not the transformed values, which Falco leaves out), sorted by name,

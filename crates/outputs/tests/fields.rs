@@ -254,3 +254,19 @@ fn suggested_output_appends_the_container_fields() {
     assert!(out.uses_container_info());
     assert_eq!(out.message_text(), "x  y");
 }
+
+#[test]
+fn stateful_fields_remember_per_format() {
+    let (state, bytes, cpu, first) = replay(197);
+    let ev = RawEvent::new(&bytes).unwrap();
+    let ctx = EventContext::new(197, cpu, &ev, &state, first, 0, RenderOptions::default());
+    let rule = AlertRule::new("r", Priority::Notice, "syscall", []);
+    let a = RuleOutput::new(rule.clone(), "n=%util.cnt", &[], &[]).unwrap();
+    let b = RuleOutput::new(rule, "m=%util.cnt", &[], &[]).unwrap();
+    let host: Arc<str> = Arc::from("h");
+    let mut scratch = AlertScratch::default();
+    let msgs: Vec<String> =
+        [&a, &a, &b, &a].iter().map(|o| o.alert(&ctx, &host, &mut scratch).message).collect();
+    // each format counts its own alerts, as each of libs' cached formatters does
+    assert_eq!(msgs, ["n=1", "n=2", "m=1", "n=3"]);
+}
