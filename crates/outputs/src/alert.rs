@@ -87,6 +87,10 @@ impl RuleOutput {
     /// a later extra field of the same name replaces an earlier one. Then the deprecated
     /// `%container.info` is removed from the text (Falco warns `LOAD_DEPRECATED_ITEM`; see
     /// [`RuleOutput::uses_container_info`]).
+    ///
+    /// `output` is the rule's output as the rules loader resolved it: Falco's loader trims
+    /// blanks and line ends at both ends (YAML block scalars leave a final line end) and
+    /// applies `append`/`override` before this point.
     pub fn new(
         rule: AlertRule,
         output: &str,

@@ -74,7 +74,7 @@
 
 mod alert;
 mod append;
-mod format;
+pub mod format;
 mod priority;
 pub mod render;
 pub mod value;
@@ -86,3 +86,16 @@ pub use lanner_fields::EventContext;
 pub use priority::{Priority, UnknownPriority};
 pub use render::{OutputOptions, write_alert};
 pub use value::FieldValue;
+
+#[cfg(test)]
+mod tests {
+    /// Alerts cross threads through the queue; compiled outputs are shared by the threads
+    /// that evaluate rules.
+    #[test]
+    fn alerts_and_outputs_are_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<crate::Alert>();
+        send_sync::<crate::RuleOutput>();
+        send_sync::<crate::OutputFormat>();
+    }
+}
