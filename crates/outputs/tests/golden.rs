@@ -33,6 +33,7 @@ fn read(path: &str) -> String {
 
 /// The one rule of a rules file, with its macros and lists: a tiny stand-in for the rules
 /// loader (written elsewhere), enough for these files.
+#[derive(Default)]
 struct RulesFile {
     macros: HashMap<String, Expr>,
     lists: HashMap<String, Vec<String>>,
@@ -54,14 +55,7 @@ impl Definitions for RulesFile {
 fn load(path: &str) -> RulesFile {
     let items: Vec<serde_yaml_ng::Value> = serde_yaml_ng::from_str(&read(path)).unwrap();
     let text = |v: &serde_yaml_ng::Value, key: &str| v[key].as_str().unwrap().to_owned();
-    let mut file = RulesFile {
-        macros: HashMap::new(),
-        lists: HashMap::new(),
-        condition: String::new(),
-        output: String::new(),
-        priority: String::new(),
-        tags: Vec::new(),
-    };
+    let mut file = RulesFile::default();
     for item in &items {
         if let Some(name) = item["list"].as_str() {
             // Lists name other lists: expand them, as Falco does.
@@ -110,12 +104,15 @@ fn substitute_lists(condition: &str, lists: &HashMap<String, Vec<String>>) -> St
     out
 }
 
-/// Replays the capture and builds an alert for every event the rule matches (only exit
-/// events when `exit_only`).
+/// Replays the capture and builds an alert for every event the rule `open_from_cat` of a
+/// rules file matches (only exit events when `exit_only`).
 fn alerts(rules: &str, exit_only: bool) -> Vec<Alert> {
-    let file = load(rules);
-    assert_eq!(file.condition, "evt.type=open and is_cat");
-    let filter = Filter::compile_with(&file.condition, &file, CompileOptions::default()).unwrap();
+    replay(&load(rules), exit_only)
+}
+
+/// Replays the capture and builds an alert for every event the rule matches.
+fn replay(file: &RulesFile, exit_only: bool) -> Vec<Alert> {
+    let filter = Filter::compile_with(&file.condition, file, CompileOptions::default()).unwrap();
     let rule = AlertRule::new(
         "open_from_cat",
         Priority::parse(&file.priority).unwrap(),
@@ -156,6 +153,14 @@ fn alerts(rules: &str, exit_only: bool) -> Vec<Alert> {
         }
     }
     out
+}
+
+#[test]
+fn the_rules_read_as_falco_reads_them() {
+    let file = load("testdata/outputs/single_rule_with_tags.yaml");
+    assert_eq!(file.condition, "evt.type=open and is_cat");
+    assert_eq!(file.output, "An open was seen (command=%proc.cmdline)");
+    assert_eq!(file.lists["cat_capable_binaries"], ["cat"]);
 }
 
 #[test]
@@ -214,4 +219,37 @@ fn exit_only_model_gives_half_the_legacy_alerts() {
         .collect();
     // The exit halves of the 4 opens (fixtures README): what Falco >= 0.42 should print.
     assert_eq!(times, [881_785_348, 881_799_840, 882_008_208, 882_054_739]);
+}
+
+/// Falco's `null_output_field` case: a missing value prints `<NA>` and the alert is kept.
+#[test]
+fn missing_fields_print_na() {
+    let alerts = alerts("testdata/outputs/null_output_field.yaml", false);
+    assert_eq!(alerts.len(), 8);
+    for a in &alerts {
+        assert_eq!(a.message, "An open was seen (cport=<NA> command=cat /dev/null)");
+    }
+}
+
+/// Rules without tags (Falco's `json_output_empty_tags_property`), valid UTF-8 kept as is
+/// in text and JSON (falcosecurity/testing's `ValidUTF8PlainText` and `ValidUTF8Json`).
+#[test]
+fn empty_tags_and_valid_utf8() {
+    let file = RulesFile {
+        condition: "evt.type=open and evt.dir=< and fd.name contains locale-archive".into(),
+        output: "caf\u{e9}=%fd.name".into(),
+        priority: "INFO".into(),
+        ..RulesFile::default()
+    };
+    let alerts = replay(&file, false);
+    assert_eq!(alerts.len(), 1);
+    let mut line = String::new();
+    let json = OutputOptions { json_output: true, ..OutputOptions::default() };
+    render::write_json(&mut line, &alerts[0], &json);
+    assert!(line.contains(r#""tags":[]"#), "{line}");
+    assert!(line.contains("caf\u{e9}=/usr/lib/locale/locale-archive"), "{line}");
+    assert!(line.contains(r#""priority":"Informational""#), "{line}");
+    line.clear();
+    render::write_text(&mut line, &alerts[0], &OutputOptions::default());
+    assert_eq!(line, "16:17:57.882008208: Informational caf\u{e9}=/usr/lib/locale/locale-archive");
 }
