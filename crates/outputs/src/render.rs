@@ -183,14 +183,7 @@ fn write_json_value(out: &mut String, value: &FieldValue) {
         FieldValue::Uint(u) => {
             let _ = write!(out, "{u}");
         }
-        FieldValue::Double(d) if !d.is_finite() => out.push_str("null"),
-        // nlohmann writes the shortest text that reads back, with `.0` on whole numbers.
-        FieldValue::Double(d) if d.fract() == 0.0 && d.abs() < 1e15 => {
-            let _ = write!(out, "{d:.1}");
-        }
-        FieldValue::Double(d) => {
-            let _ = write!(out, "{d}");
-        }
+        FieldValue::Double(d) => write_json_double(out, *d),
         FieldValue::String(s) => write_json_string(out, s),
         FieldValue::List(items) => {
             out.push('[');
@@ -202,6 +195,51 @@ fn write_json_value(out: &mut String, value: &FieldValue) {
             }
             out.push(']');
         }
+    }
+}
+
+/// A double as nlohmann writes it (`to_chars`): the shortest digits that read back, in
+/// positional notation with a `.0` on whole numbers while the decimal point is within 15
+/// digits, otherwise as `d.ddde+XX`; `null` for NaN and infinities.
+fn write_json_double(out: &mut String, d: f64) {
+    if !d.is_finite() {
+        out.push_str("null");
+        return;
+    }
+    if d == 0.0 {
+        out.push_str(if d.is_sign_negative() { "-0.0" } else { "0.0" });
+        return;
+    }
+    if d < 0.0 {
+        out.push('-');
+    }
+    // Rust's `{:e}` gives the same shortest digits: `1.2345e-5`, `1e15`.
+    let sci = format!("{:e}", d.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let k = digits.len() as i64;
+    // The position of the decimal point relative to the first digit.
+    let n = exp.parse::<i64>().unwrap_or(0) + 1;
+    if k <= n && n <= 15 {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', (n - k) as usize));
+        out.push_str(".0");
+    } else if 0 < n && n <= 15 {
+        out.push_str(&digits[..n as usize]);
+        out.push('.');
+        out.push_str(&digits[n as usize..]);
+    } else if -4 < n && n <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', (-n) as usize));
+        out.push_str(&digits);
+    } else {
+        out.push_str(&digits[..1]);
+        if k > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        let e = n - 1;
+        let _ = write!(out, "e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
     }
 }
 
@@ -301,6 +339,31 @@ mod tests {
         assert_eq!(v["output_fields"]["evt.time.iso8601"], 1_470_327_477_000_000_005u64);
         assert_eq!(v["output_fields"]["evt.time"], "replaced");
         assert_eq!(v["output"], "2016-08-04T16:17:57.000000005+0000: Informational m");
+    }
+
+    #[test]
+    fn doubles_like_nlohmann() {
+        let cases: [(f64, &str); 14] = [
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (2.0, "2.0"),
+            (0.5, "0.5"),
+            (-1.25, "-1.25"),
+            (123_456.789, "123456.789"),
+            (1e14, "100000000000000.0"),
+            (1e15, "1e+15"),
+            (1.5e20, "1.5e+20"),
+            (0.001, "0.001"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1.2345e-7, "1.2345e-07"),
+            (f64::NAN, "null"),
+        ];
+        for (d, want) in cases {
+            let mut out = String::new();
+            write_json_double(&mut out, d);
+            assert_eq!(out, want, "{d}");
+        }
     }
 
     #[test]
