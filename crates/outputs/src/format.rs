@@ -99,6 +99,23 @@ pub enum FormatErrorKind {
 }
 
 impl FormatError {
+    /// The error with lanner's diagnosis, the format's line quoted and the text at fault
+    /// underlined (`text` is the format the error came from):
+    ///
+    /// ```
+    /// let text = "An open was seen %proc.nmae";
+    /// let e = lanner_outputs::OutputFormat::compile(text).unwrap_err();
+    /// assert_eq!(
+    ///     e.render(text),
+    ///     "invalid formatting token proc.nmae: unknown field `proc.nmae` (did you mean \
+    ///      `proc.name`?) at line 1, column 18\n  An open was seen %proc.nmae\n                   ^^^^^^^^^^"
+    /// );
+    /// ```
+    pub fn render(&self, text: &str) -> String {
+        let span = syntax::Span::new(self.span.start, self.span.end);
+        lanner_filter::render_span(&self.detail(), span, text)
+    }
+
     /// The message with lanner's diagnosis: `invalid formatting token proc.nmae: unknown
     /// field `proc.nmae` (did you mean `proc.name`?)`.
     pub fn detail(&self) -> String {
