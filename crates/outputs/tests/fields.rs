@@ -40,9 +40,13 @@ fn replay(target: u64) -> (State, Vec<u8>, u16, u64) {
 }
 
 fn alert_with(output: &str, append: &[AppendOutput]) -> Alert {
-    let (state, bytes, cpu, first) = replay(197);
+    alert_at(197, output, append)
+}
+
+fn alert_at(num: u64, output: &str, append: &[AppendOutput]) -> Alert {
+    let (state, bytes, cpu, first) = replay(num);
     let ev = RawEvent::new(&bytes).unwrap();
-    let ctx = EventContext::new(197, cpu, &ev, &state, first, 0, RenderOptions::default());
+    let ctx = EventContext::new(num, cpu, &ev, &state, first, 0, RenderOptions::default());
     let rule = AlertRule::new("r", Priority::Notice, "syscall", ["filesystem", "process"]);
     let out = RuleOutput::new(rule, output, append, &[]).unwrap();
     out.alert(&ctx, &Arc::from("h"), &mut AlertScratch::default())
@@ -269,4 +273,16 @@ fn stateful_fields_remember_per_format() {
         [&a, &a, &b, &a].iter().map(|o| o.alert(&ctx, &host, &mut scratch).message).collect();
     // each format counts its own alerts, as each of libs' cached formatters does
     assert_eq!(msgs, ["n=1", "n=2", "m=1", "n=3"]);
+}
+
+#[test]
+fn binary_buffers_print_printable() {
+    // event 153 reads the ELF header of libc: NULs, 0x7f, bytes above 0x7f
+    let a = alert_at(153, "%evt.buflen %evt.buffer", &[]);
+    assert!(a.message.starts_with("832 .ELF......"), "{}", a.message);
+    assert!(a.message.bytes().all(|b| (0x20..0x7f).contains(&b)), "{}", a.message);
+    let f = &json_of(&a)["output_fields"];
+    assert_eq!(f["evt.buflen"], 832);
+    let buffer = f["evt.buffer"].as_str().unwrap();
+    assert_eq!(format!("832 {buffer}"), a.message);
 }
