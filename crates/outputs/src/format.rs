@@ -220,8 +220,8 @@ impl OutputFormat {
         self.resolutions.iter().map(|r| &*r.name)
     }
 
-    /// The fields the format reads, in order of appearance (transformer arguments
-    /// included), for an engine to know what the state must keep.
+    /// The fields the format reads (transformer arguments included), each once, in the
+    /// order of [`OutputFormat::field_names`]: for an engine to know what the state must keep.
     pub fn fields(&self) -> impl Iterator<Item = &Field> {
         self.resolutions.iter().map(|r| &r.field)
     }
