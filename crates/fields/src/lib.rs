@@ -15,7 +15,8 @@
 //! ancestor fields (`proc.aname`) in filters, which stand for every ancestor.
 //!
 //! What it does not own: the state itself (`lanner-state`), operators and comparisons
-//! (`lanner-filter`), output formatting (`lanner-engine`).
+//! (`lanner-filter`), Falco's alert formats (`lanner-outputs`; the `sysdig -p` formats of
+//! `lanner inspect` are here, in [`format`](mod@format)).
 //!
 //! ```
 //! use lanner_fields::{Field, lookup};

@@ -39,5 +39,5 @@ pub mod syntax;
 
 pub use error::{CheckError, render_span};
 pub use program::{
-    CompileError, CompileOptions, Definitions, Filter, NoDefinitions, Scratch, TypeSet,
+    CompileError, CompileOptions, Definitions, Extractor, Filter, NoDefinitions, Scratch, TypeSet,
 };

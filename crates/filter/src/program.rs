@@ -639,6 +639,82 @@ impl Filter {
     }
 }
 
+/// A field or a transformer expression compiled to give values rather than a verdict: what
+/// an output format prints for `%proc.name` or `%tolower(proc.name)`. It is checked as the
+/// left side of a check is (unknown fields, transformer argument types), and evaluates with a
+/// [`Scratch`] of its own.
+///
+/// ```
+/// use lanner_filter::{Extractor, syntax::Parser};
+///
+/// let (op, _) = Parser::new().parse_field_or_transformer("toupper(proc.name)").unwrap();
+/// let x = Extractor::compile(&op).unwrap();
+/// assert!(!x.is_list());
+/// assert!(Extractor::compile(&Parser::new().parse_field_or_transformer("proc.nope").unwrap().0).is_err());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Extractor {
+    op: Operand,
+    slots: usize,
+    ty: ParamType,
+    list: bool,
+}
+
+impl Extractor {
+    /// Checks and compiles a parsed field or transformer expression.
+    pub fn compile(op: &syntax::Operand) -> Result<Extractor, CompileError> {
+        let mut checker = Checker {
+            defs: &NoDefinitions,
+            errors: Vec::new(),
+            slots: 0,
+            memos: 0,
+            macro_stack: Vec::new(),
+            fields: Vec::new(),
+        };
+        let compiled = checker.operand(op);
+        match compiled {
+            Some((op, ty, field)) if checker.errors.is_empty() => {
+                let list = field.is_some_and(|f| f.is_list());
+                Ok(Extractor { op, slots: checker.slots, ty, list })
+            }
+            _ => Err(CompileError::Check(checker.errors)),
+        }
+    }
+
+    /// The type of the values.
+    pub fn ty(&self) -> ParamType {
+        self.ty
+    }
+
+    /// Whether the values are a list (a list field, not transformed).
+    pub fn is_list(&self) -> bool {
+        self.list
+    }
+
+    /// Scratch sized for this expression.
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            values: vec![Values::new(); self.slots],
+            states: vec![CheckState::default(); self.slots],
+            memos: Vec::new(),
+        }
+    }
+
+    /// The values of the expression for an event (none: the field is missing).
+    pub fn extract<'s>(
+        &self,
+        ctx: &EventContext<'_>,
+        mode: Mode,
+        scratch: &'s mut Scratch,
+    ) -> &'s Values {
+        if scratch.values.len() < self.slots {
+            *scratch = self.scratch();
+        }
+        fill_for(&self.op, ctx, mode, scratch);
+        &scratch.values[self.op.slot()]
+    }
+}
+
 struct Checker<'d> {
     defs: &'d dyn Definitions,
     errors: Vec<CheckError>,
@@ -1317,10 +1393,15 @@ fn matches_value(m: &Matcher, v: Value<'_>, rhs: &Values) -> bool {
 
 /// Extracts an operand into its slot (and its arguments into theirs).
 fn fill(op: &Operand, ctx: &EventContext<'_>, scratch: &mut Scratch) {
+    fill_for(op, ctx, Mode::Filter, scratch);
+}
+
+/// [`fill`] for a filter or an output.
+fn fill_for(op: &Operand, ctx: &EventContext<'_>, mode: Mode, scratch: &mut Scratch) {
     match op {
         Operand::Field { field, slot } => {
             let (values, states) = (&mut scratch.values, &mut scratch.states);
-            extract(field, ctx, Mode::Filter, &mut states[*slot], &mut values[*slot]);
+            extract(field, ctx, mode, &mut states[*slot], &mut values[*slot]);
         }
         Operand::Const { value, slot } => {
             let out = &mut scratch.values[*slot];
@@ -1329,7 +1410,7 @@ fn fill(op: &Operand, ctx: &EventContext<'_>, scratch: &mut Scratch) {
         }
         Operand::Transform { kind, args, slot } => {
             for a in args {
-                fill(a, ctx, scratch);
+                fill_for(a, ctx, mode, scratch);
             }
             let mut out = std::mem::take(&mut scratch.values[*slot]);
             out.clear();

@@ -97,7 +97,7 @@ pub fn write_datetime(out: &mut Vec<u8>, ts: u64, offset: i64, nanos: bool) {
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnn+0000`, always UTC.
-pub(crate) fn write_iso8601(out: &mut Vec<u8>, ts: u64) {
+pub fn write_iso8601(out: &mut Vec<u8>, ts: u64) {
     let secs = (ts / NS) as i64;
     write_date(out, secs);
     out.push(b'T');

@@ -112,6 +112,10 @@ pub enum ErrorKind {
     /// An element of a transformer list that is none of the allowed kinds.
     #[error("expected transformer list argument: field, transformer, quoted string, or number")]
     ExpectedTransformerListArg,
+    /// Not a field or a transformer call, where only one may be
+    /// ([`Parser::parse_field_or_transformer`](super::Parser::parse_field_or_transformer)).
+    #[error("expected a field or a field transformer")]
+    ExpectedFieldOrTransformer,
     /// A field or transformer not followed by an operator.
     #[error("expected a valid check operator: one of {}", OPERATORS)]
     ExpectedOperator,

@@ -129,6 +129,30 @@ impl Parser {
     }
 }
 
+impl Parser {
+    /// Parses a field or a transformer expression at the start of `input` (`proc.aname[2]`,
+    /// `tolower(proc.name)`) and returns it with the number of bytes it took; what follows
+    /// is left alone. This is libs' `parse_field_or_transformer`, the entry point its output
+    /// formatter uses for the text after a `%`.
+    ///
+    /// ```
+    /// use lanner_filter::syntax::{Operand, Parser};
+    ///
+    /// let (op, len) = Parser::new().parse_field_or_transformer("proc.name) rest").unwrap();
+    /// assert_eq!(len, 9);
+    /// assert!(matches!(op, Operand::Field(f) if f.name == "proc.name"));
+    /// ```
+    pub fn parse_field_or_transformer(&self, input: &str) -> Result<(Operand, usize), ParseError> {
+        let depth = Cell::new(0);
+        let mut state = State::new(input, &depth, self.max_depth);
+        let result = state.parse_field_or_transformer().map(|op| (op, state.pos));
+        result.map_err(|failure| ParseError {
+            kind: failure.kind,
+            position: Position::of(input, failure.offset),
+        })
+    }
+}
+
 /// A failure inside the parser: what, and the cursor when it happened.
 struct Failure {
     kind: ErrorKind,
@@ -559,6 +583,20 @@ impl<'a> State<'a> {
             return self.fail(ErrorKind::ExpectedCloseParen);
         }
         Ok(child)
+    }
+
+    /// libs' `parse_field_or_transformer`: a field, or a transformer call, and nothing else.
+    fn parse_field_or_transformer(&mut self) -> PResult<Operand> {
+        let _depth = self.enter()?;
+        if let Some(name) = self.lex_field_name() {
+            return self.parse_field_remainder(name).map(Operand::Field);
+        }
+        if let Some((kind, name)) = self.lex_transformer() {
+            self.lex_blank();
+            let t = self.parse_transformer_remainder(kind, name)?;
+            return Ok(Operand::Transformer(Box::new(t)));
+        }
+        self.fail(ErrorKind::ExpectedFieldOrTransformer)
     }
 
     fn parse_check(&mut self) -> PResult<Expr> {
