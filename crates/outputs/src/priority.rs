@@ -57,6 +57,14 @@ impl Priority {
         }
     }
 
+    /// The short name Falco's summaries use, upper-cased there (`INFO` for `Informational`).
+    pub fn short(self) -> &'static str {
+        match self {
+            Priority::Informational => "Info",
+            p => p.as_str(),
+        }
+    }
+
     /// The syslog severity (`LOG_EMERG` = 0 ... `LOG_DEBUG` = 7).
     pub fn syslog_severity(self) -> u8 {
         self as u8
