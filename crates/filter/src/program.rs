@@ -14,7 +14,7 @@ use lanner_event::table::{EVENT_MAX, event_info, syscall_name};
 use lanner_event::{Direction, ParamType, ffi};
 use lanner_fields::{CheckState, EventContext, Field, FieldId, Mode, Value, Values, epf, extract};
 
-use crate::error::CheckError;
+use crate::error::{CheckError, CheckErrorKind};
 use crate::glob::Glob;
 use crate::syntax::{self, Expr, ModifierKind, OpKind, Rhs, Span, TransformerArg, TransformerKind};
 
@@ -589,7 +589,14 @@ impl Checker<'_> {
     }
 
     fn error(&mut self, span: Span, message: impl Into<String>) {
-        self.errors.push(CheckError::new(span, message));
+        self.error_of(span, message, CheckErrorKind::Other);
+    }
+
+    fn error_of(&mut self, span: Span, message: impl Into<String>, kind: CheckErrorKind) {
+        let mut e = CheckError::new(span, message);
+        e.kind = kind;
+        e.in_macro = self.macro_stack.last().cloned();
+        self.errors.push(e);
     }
 
     fn expr(&mut self, e: &Expr) -> Option<Node> {
@@ -612,7 +619,11 @@ impl Checker<'_> {
                     return None;
                 }
                 let Some(body) = self.defs.macro_expr(&m.name) else {
-                    self.error(m.span, format!("undefined macro `{}`", m.name));
+                    self.error_of(
+                        m.span,
+                        format!("undefined macro `{}`", m.name),
+                        CheckErrorKind::UnknownMacro(m.name.clone()),
+                    );
                     return None;
                 };
                 self.macro_stack.push(m.name.clone());
@@ -635,7 +646,13 @@ impl Checker<'_> {
                 Some(field)
             }
             Err(e) => {
-                self.error(f.span, e.to_string());
+                let kind = match &e {
+                    lanner_fields::FieldError::Unknown { name, suggestion } => {
+                        CheckErrorKind::UnknownField { name: name.clone(), suggestion: *suggestion }
+                    }
+                    _ => CheckErrorKind::Other,
+                };
+                self.error_of(f.span, e.to_string(), kind);
                 None
             }
         }
@@ -1024,7 +1041,11 @@ impl Checker<'_> {
         let parsed = match kind {
             Kind::Str | Kind::Buffer => {
                 if evt_type && !is_event_name(text) {
-                    self.error(span, format!("unknown event type {text}"));
+                    self.error_of(
+                        span,
+                        format!("unknown event type {text}"),
+                        CheckErrorKind::UnknownEventType(text.to_owned()),
+                    );
                     return None;
                 }
                 Some(Const::Bytes(text.as_bytes().to_vec()))
