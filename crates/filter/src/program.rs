@@ -1012,7 +1012,8 @@ impl Checker<'_> {
             }
             OpKind::Glob => Matcher::Glob(Glob::new(&bytes, false)),
             OpKind::IGlob => Matcher::Glob(Glob::new(&bytes, true)),
-            OpKind::Regex => match regex::bytes::Regex::new(&format!("^(?:{text})$")) {
+            OpKind::Regex => match regex::bytes::Regex::new(&format!("^(?:{})$", re2_braces(text)))
+            {
                 Ok(re) => Matcher::Regex(re),
                 Err(e) => {
                     self.error(span, format!("invalid regex pattern: {e}"));
@@ -1082,6 +1083,44 @@ impl Checker<'_> {
 fn is_event_name(name: &str) -> bool {
     (0..EVENT_MAX as u16).any(|c| event_info(c).is_some_and(|i| i.name == name))
         || (0..1024u16).any(|c| syscall_name(c) == Some(name))
+}
+
+/// The pattern with every `{` that does not open a counted repetition (`{n}`, `{n,}`, `{n,m}`)
+/// escaped. RE2, which libs uses, reads such a brace as a literal (`pentest-[0-9]{2` matches
+/// "pentest-5{2"); the `regex` crate rejects it ("unclosed counted repetition"). Rules files
+/// meet this when Falco's loader splits an exception value like `x{2,4}` at its comma.
+fn re2_braces(pattern: &str) -> std::borrow::Cow<'_, str> {
+    fn is_repetition(rest: &str) -> bool {
+        let Some(end) = rest.find('}') else { return false };
+        let inner = &rest[1..end];
+        let mut parts = inner.splitn(2, ',');
+        let min = parts.next().unwrap_or("");
+        let max = parts.next();
+        !min.is_empty()
+            && min.bytes().all(|b| b.is_ascii_digit())
+            && max.is_none_or(|m| m.bytes().all(|b| b.is_ascii_digit()))
+    }
+    if !pattern.contains('{') {
+        return pattern.into();
+    }
+    let mut out = String::with_capacity(pattern.len() + 4);
+    let mut escaped = false;
+    let mut in_class = false;
+    for (i, c) in pattern.char_indices() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if in_class {
+            in_class = c != ']';
+        } else if c == '[' {
+            in_class = true;
+        } else if c == '{' && !is_repetition(&pattern[i..]) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.into()
 }
 
 /// Decimal or `0x` hexadecimal, with an optional sign.
@@ -1462,6 +1501,20 @@ fn eval_check_now(check: &CheckNode, ctx: &EventContext<'_>, scratch: &mut Scrat
             Some(OpKind::In) => values.iter().all(|v| matches_value(&check.matcher, v, rhs)),
             _ => values.iter().any(|v| matches_value(&check.matcher, v, rhs)),
         },
+    }
+}
+
+#[cfg(test)]
+mod re2_tests {
+    use super::re2_braces;
+
+    #[test]
+    fn lone_braces_are_literals() {
+        assert_eq!(re2_braces("pentest-[0-9]{2"), "pentest-[0-9]\\{2");
+        assert_eq!(re2_braces("a{2,4}b{1}c{3,}"), "a{2,4}b{1}c{3,}");
+        assert_eq!(re2_braces("4}"), "4}");
+        assert_eq!(re2_braces("[{]x"), "[{]x");
+        assert!(regex::Regex::new(&re2_braces("x{2")).is_ok());
     }
 }
 
