@@ -256,6 +256,9 @@ struct MacroTable<'a> {
     /// Per macro: the lowest visibility at which its references are known to resolve.
     ok_at: HashMap<String, usize>,
     used: HashSet<String>,
+    /// The macro whose own condition is being checked, if any: the text spans refer to when
+    /// no macro is being expanded.
+    root: Option<String>,
 }
 
 impl MacroTable<'_> {
@@ -270,7 +273,7 @@ impl MacroTable<'_> {
         let mut refs = Vec::new();
         macro_refs(e, &mut refs);
         for r in refs {
-            let in_macro = stack.last().cloned();
+            let in_macro = stack.last().cloned().or_else(|| self.root.clone());
             if stack.iter().any(|s| s == &r.name) {
                 return Err(RefError {
                     message: format!("reference loop in macro '{}'", r.name),
@@ -521,12 +524,21 @@ impl Compiler<'_> {
             }
             macro_texts.insert(m.name.clone(), text);
         }
-        let mut table =
-            MacroTable { col, parsed: &parsed, ok_at: HashMap::new(), used: HashSet::new() };
+        let mut table = MacroTable {
+            col,
+            parsed: &parsed,
+            ok_at: HashMap::new(),
+            used: HashSet::new(),
+            root: None,
+        };
         for m in &col.macros {
             let Some(e) = parsed.get(&m.name) else { continue };
-            let mut stack = vec![m.name.clone()];
-            if let Err(err) = table.check(e, m.visibility, &mut stack) {
+            // As libs' resolver, the macro's own name is not on the expansion stack: a macro
+            // using itself is an undefined macro (it is not visible to itself).
+            table.root = Some(m.name.clone());
+            let result = table.check(e, m.visibility, &mut Vec::new());
+            table.root = None;
+            if let Err(err) = result {
                 let d = self.ref_diag(err, &m.ctx, &macro_texts);
                 self.diags.push(d);
             }
@@ -809,7 +821,9 @@ impl Compiler<'_> {
                     let (message, help) = match &e.kind {
                         CheckErrorKind::UnknownField { name, suggestion } => (
                             format!("filter_check called with nonexistent field {name}"),
-                            suggestion.map(|s| format!("did you mean `{s}`?")),
+                            crate::source::suggest_field(name)
+                                .or(*suggestion)
+                                .map(|s| format!("did you mean `{s}`?")),
                         ),
                         CheckErrorKind::UnknownEventType(t) => {
                             (format!("unknown event type {t}"), None)

@@ -352,6 +352,7 @@ impl Diagnostic {
     ///  4 |   condition: evt.type = open and proc.nmae = cat
     ///    |                                  ^^^^^^^^^
     ///    = in rule 'open_cat' (rules.yaml:2:3)
+    ///    = in rule condition (rules.yaml:4:14)
     ///    = LOAD_ERR_COMPILE_CONDITION (Error compiling condition): filter_check called with ...
     ///    = help: did you mean `proc.name`?
     /// ```
@@ -381,12 +382,20 @@ impl Diagnostic {
                 }
             }
         }
-        for l in &self.locations {
+        // The chain, without the file itself (the `-->` line names it).
+        let chain = match self.locations.split_first() {
+            Some((root, rest)) if root.item_type == ItemType::RulesContent && !rest.is_empty() => {
+                rest
+            }
+            _ => &self.locations[..],
+        };
+        for l in chain {
+            let name =
+                if l.item_name.is_empty() { String::new() } else { format!(" '{}'", l.item_name) };
             let _ = writeln!(
                 out,
-                "   = in {} '{}' ({}:{}:{})",
+                "   = in {}{name} ({}:{}:{})",
                 l.item_type.as_str(),
-                l.item_name,
                 l.position.name,
                 l.position.line + 1,
                 l.position.column + 1

@@ -6,7 +6,7 @@
 //! `syscall` source built in ([`SyscallSource`]); a plugin host adds its sources by passing
 //! more [`Source`] objects in [`crate::LoadOptions::sources`].
 
-use lanner_fields::{Field, FieldError, Format, closest};
+use lanner_fields::{Field, FieldError, Format, edit_distance, fields};
 use lanner_filter::syntax::Expr;
 use lanner_filter::{CompileError, Definitions, Filter};
 
@@ -23,6 +23,17 @@ pub struct OutputError {
     pub suggestion: Option<&'static str>,
     /// Whether the token names no field at all (`skip-if-unknown-filter` applies).
     pub unknown_field: bool,
+}
+
+/// The known field closest to a misspelt one: the smallest edit distance, and among equals
+/// one the name is a prefix of (`fd.nam` → `fd.name`, not `fd.num`).
+pub(crate) fn suggest_field(name: &str) -> Option<&'static str> {
+    fields()
+        .iter()
+        .map(|f| (edit_distance(name, f.name), !f.name.starts_with(name), f.name))
+        .filter(|&(d, _, n)| d > 0 && d <= 2.max(n.len() / 4))
+        .min_by_key(|&(d, not_prefix, _)| (d, not_prefix))
+        .map(|(_, _, n)| n)
 }
 
 /// An event source rules can be written for.
@@ -115,7 +126,7 @@ impl Source for SyscallSource {
                     &rest[..end]
                 };
                 let (unknown_field, suggestion) = match &e.error {
-                    FieldError::Unknown { name, .. } => (true, closest(name)),
+                    FieldError::Unknown { name, .. } => (true, suggest_field(name)),
                     _ => (false, None),
                 };
                 Err(OutputError {

@@ -53,6 +53,10 @@ impl Index<'_> {
             None => m.index().min(self.text.len()),
             Some(b) => b.get(m.index()).copied().unwrap_or(self.text.len()),
         };
+        self.at_byte(offset)
+    }
+
+    fn at_byte(&self, offset: usize) -> Mark {
         let line = self.line_starts.partition_point(|&s| s <= offset).saturating_sub(1);
         let start = self.line_starts[line];
         let column = self.text.get(start..offset).map_or(offset - start, |t| t.chars().count());
@@ -138,6 +142,14 @@ pub(crate) struct YamlError {
 /// the original text, so diagnostics still point at what was written.
 pub(crate) fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
     let index = Index::new(text);
+    // YAML text is printable characters only; the parser would read a NUL as the end of the
+    // stream and load binary junk as an empty file.
+    if let Some((i, c)) = text.char_indices().find(|&(_, c)| !is_yaml_printable(c)) {
+        return Err(YamlError {
+            mark: index.at_byte(i),
+            message: format!("control character U+{:04X} is not allowed in YAML", u32::from(c)),
+        });
+    }
     let mut patched: Option<String> = None;
     // Each retry removes one newline, so this ends; the bound keeps hostile input cheap.
     for _ in 0..64 {
@@ -163,6 +175,12 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
         }
     }
     Err(YamlError { mark: Mark::default(), message: "too many badly indented flow lines".into() })
+}
+
+/// Whether YAML 1.2 allows a character in a stream (`c-printable`, plus the byte-order mark).
+fn is_yaml_printable(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
+        || c >= '\u{10000}'
 }
 
 /// The text with the newline before the line holding `offset` replaced by a space, when that
