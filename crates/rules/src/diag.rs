@@ -441,6 +441,10 @@ pub struct FileResult {
     pub name: String,
     /// The items the file holds, whether they loaded or not.
     pub items: ItemCounts,
+    /// Whether the file was checked against the rules schema (not when it did not parse).
+    pub schema_checked: bool,
+    /// What the rules schema finds wrong with the file (never fatal, as in Falco).
+    pub schema_warnings: Vec<String>,
     /// Its errors, in the order found.
     pub errors: Vec<Diagnostic>,
     /// Its warnings, in the order found.
@@ -481,11 +485,18 @@ impl FileResult {
         out
     }
 
+    /// Whether the file conforms to the rules schema.
+    pub fn schema_valid(&self) -> bool {
+        self.schema_checked && self.schema_warnings.is_empty()
+    }
+
     /// Falco's JSON object for the file.
     pub fn to_json(&self, files: &[(String, String)]) -> Value {
         json!({
             "name": self.name,
             "successful": self.successful(),
+            "schema_valid": self.schema_valid(),
+            "schema_warnings": self.schema_warnings,
             "errors": self.errors.iter().map(|d| d.to_json(files)).collect::<Vec<_>>(),
             "warnings": self.warnings.iter().map(|d| d.to_json(files)).collect::<Vec<_>>(),
         })

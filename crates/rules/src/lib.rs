@@ -64,12 +64,16 @@ mod compile;
 mod diag;
 mod read;
 mod ruleset;
+mod schema;
 mod source;
 mod version;
 mod yaml;
 
 use std::path::Path;
 use std::sync::Arc;
+
+#[doc(hidden)]
+pub use schema::known_properties as schema_properties;
 
 pub use diag::{Code, Diagnostic, FileResult, ItemCounts, ItemType, Location, Position, Snippet};
 pub use ruleset::{PluginRequirementStatus, Priority, Rule, Ruleset};
@@ -280,6 +284,8 @@ fn load_owned(
         .map(|(i, (name, _))| FileResult {
             name: name.clone(),
             items: col.counts.get(&i).copied().unwrap_or_default(),
+            schema_checked: col.schema.contains_key(&i),
+            schema_warnings: col.schema.get(&i).cloned().unwrap_or_default(),
             ..FileResult::default()
         })
         .collect();

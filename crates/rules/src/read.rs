@@ -96,6 +96,8 @@ pub(crate) struct Collector {
     pub plugin_requirements: Vec<(PluginRequirementAlternatives, Vec<Location>)>,
     /// Items per file index.
     pub counts: HashMap<usize, ItemCounts>,
+    /// Schema problems per file index (a file with an entry was checked).
+    pub schema: HashMap<usize, Vec<String>>,
 }
 
 impl Collector {
@@ -240,6 +242,10 @@ impl Reader<'_> {
                 return;
             }
         };
+        let schema = self.col.schema.entry(self.file).or_default();
+        for doc in &docs {
+            schema.extend(crate::schema::validate(doc));
+        }
         for doc in &docs {
             match &doc.kind {
                 Kind::Null => {}

@@ -114,6 +114,15 @@ fn check(case: &Value) -> Vec<String> {
     {
         failures.push(format!("has_warnings: expected {w}\n{}", render()));
     }
+    for v in case["schema_validation"].as_array().into_iter().flatten() {
+        let expected = v.as_str().unwrap() == "validation_ok";
+        if loaded.files[0].schema_valid() != expected {
+            failures.push(format!(
+                "schema valid: expected {expected}: {:?}",
+                loaded.files[0].schema_warnings
+            ));
+        }
+    }
     for d in case["describe_rule_checks"].as_array().into_iter().flatten() {
         let path = d["path"].as_str().unwrap();
         let expected = d["expected"].as_str().unwrap();
