@@ -726,7 +726,10 @@ impl Compiler<'_> {
                 return None;
             }
         };
-        if let Err(err) = table.check(&ast, usize::MAX, &mut Vec::new()) {
+        // Falco compiles after each file: a rule sees the macros of the files up to the one
+        // that last changed it, not those of later files.
+        let visibility = self.col.file_end_ids.get(&r.last_file).copied().unwrap_or(usize::MAX);
+        if let Err(err) = table.check(&ast, visibility, &mut Vec::new()) {
             let d = if err.in_macro.is_some() {
                 self.ref_diag(err, &r.ctx, macro_texts)
             } else {

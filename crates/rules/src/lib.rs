@@ -261,6 +261,8 @@ fn load_owned(
         let mut reader =
             read::Reader { col: &mut col, sources: &lookup, file: i, name, diags: &mut diags };
         reader.read(text);
+        let end = col.next_id();
+        col.file_end_ids.insert(i, end);
     }
     let source_refs: Vec<&dyn Source> = options.sources.iter().map(|s| s.as_ref()).collect();
     let rules =

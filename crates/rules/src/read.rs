@@ -78,6 +78,8 @@ pub(crate) struct RuleInfo {
     pub unknown_source: bool,
     pub index: usize,
     pub visibility: usize,
+    /// The file that last defined, appended to or replaced the rule.
+    pub last_file: usize,
     pub ctx: Vec<Location>,
     pub position: Position,
 }
@@ -96,6 +98,9 @@ pub(crate) struct Collector {
     pub plugin_requirements: Vec<(PluginRequirementAlternatives, Vec<Location>)>,
     /// Items per file index.
     pub counts: HashMap<usize, ItemCounts>,
+    /// The item counter at the end of each file read: the macros a rule of that file may use
+    /// are those defined before (Falco compiles after each file).
+    pub file_end_ids: HashMap<usize, usize>,
     /// Schema problems per file index (a file with an entry was checked).
     pub schema: HashMap<usize, Vec<String>>,
 }
@@ -109,7 +114,7 @@ impl Collector {
         self.macro_index.get(name).map(|&i| &self.macros[i])
     }
 
-    fn next_id(&mut self) -> usize {
+    pub(crate) fn next_id(&mut self) -> usize {
         self.cur_index += 1;
         self.cur_index - 1
     }
@@ -720,6 +725,7 @@ impl Reader<'_> {
             unknown_source,
             index: id,
             visibility: id,
+            last_file: self.file,
             position: self.pos(item.mark),
             ctx,
         };
@@ -871,6 +877,7 @@ impl Reader<'_> {
             }
         }
         prev.visibility = id;
+        prev.last_file = self.file;
         Ok(())
     }
 
@@ -935,6 +942,7 @@ impl Reader<'_> {
             prev.capture_duration = v;
         }
         prev.visibility = id;
+        prev.last_file = self.file;
         Ok(())
     }
 

@@ -200,3 +200,14 @@ fn crlf_and_tabs() {
     let loaded = load_one("- rule: r\n\tdesc: d\n");
     assert!(!loaded.successful());
 }
+
+#[test]
+fn a_rule_cannot_use_a_macro_of_a_later_file() {
+    let first = "- rule: r\n  desc: d\n  output: o\n  priority: INFO\n  condition: later_macro\n";
+    let second = "- macro: later_macro\n  condition: evt.type = open\n";
+    let loaded = load(&[("first.yaml", first), ("second.yaml", second)], &LoadOptions::default());
+    assert_eq!(first_error(&loaded).1, "Undefined macro 'later_macro' used in filter.");
+    // The other way round, it loads.
+    let loaded = load(&[("second.yaml", second), ("first.yaml", first)], &LoadOptions::default());
+    assert!(loaded.successful(), "{}", loaded.render());
+}
