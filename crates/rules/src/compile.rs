@@ -588,6 +588,18 @@ impl Compiler<'_> {
         rules
     }
 
+    /// The list name closest to a word that names none (lists are substituted as text, so a
+    /// misspelt list name stays a plain word: an unknown event type, or a silent literal).
+    fn closest_list(&self, name: &str) -> Option<&str> {
+        self.col
+            .lists
+            .iter()
+            .map(|l| (lanner_fields::edit_distance(name, &l.name), l.name.as_str()))
+            .filter(|&(d, n)| d > 0 && d <= 2.max(n.len() / 4))
+            .min_by_key(|&(d, _)| d)
+            .map(|(_, n)| n)
+    }
+
     /// The macro name closest to an unknown one, for a "did you mean".
     fn closest_macro(&self, name: &str) -> Option<&str> {
         self.col
@@ -828,9 +840,10 @@ impl Compiler<'_> {
                                 .or(*suggestion)
                                 .map(|s| format!("did you mean `{s}`?")),
                         ),
-                        CheckErrorKind::UnknownEventType(t) => {
-                            (format!("unknown event type {t}"), None)
-                        }
+                        CheckErrorKind::UnknownEventType(t) => (
+                            format!("unknown event type {t}"),
+                            self.closest_list(t).map(|l| format!("did you mean the list `{l}`?")),
+                        ),
                         _ => (e.message.clone(), None),
                     };
                     let (ctext, origins): (&str, &[Origin]) = match &e.in_macro {

@@ -81,3 +81,8 @@ fn json_form() {
         "output_field.yaml: Invalid 1 errors: [LOAD_ERR_COMPILE_OUTPUT (Error compiling output)]"
     );
 }
+
+#[test]
+fn unknown_list() {
+    golden("unknown_list");
+}
