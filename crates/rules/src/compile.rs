@@ -548,12 +548,12 @@ impl Compiler<'_> {
 
         // 3. Rules.
         let mut rules = Vec::new();
-        for r in &col.rules {
+        for (order, r) in col.rules.iter().enumerate() {
             if r.unknown_source {
                 continue;
             }
             let Some(source) = self.sources.iter().find(|s| s.name() == r.source) else { continue };
-            if let Some(rule) = self.compile_rule(
+            if let Some(mut rule) = self.compile_rule(
                 r,
                 *source,
                 &lists,
@@ -562,6 +562,7 @@ impl Compiler<'_> {
                 &defs,
                 &macro_texts,
             ) {
+                rule.order = order;
                 rules.push(rule);
             }
         }
@@ -902,7 +903,8 @@ impl Compiler<'_> {
             warn_evttypes: r.warn_evttypes,
             skip_if_unknown_filter: r.skip_if_unknown_filter,
             position: r.position.clone(),
-            order: r.index,
+            // Set by the caller, which knows the rule's place.
+            order: 0,
         })
     }
 }

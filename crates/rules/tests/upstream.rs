@@ -65,6 +65,13 @@ fn all_three() {
     for f in &loaded.files {
         assert_eq!(f.summary(), format!("{}: Ok", f.name));
     }
+    // Rules come in definition order, numbered densely.
+    let order: Vec<usize> = loaded.ruleset.rules.iter().map(|r| r.order).collect();
+    assert_eq!(order, (0..order.len()).collect::<Vec<_>>());
+    // Every rule of the stable file constrains its event types.
+    for r in &loaded.ruleset.rules[..25] {
+        assert!(r.event_types().len() <= 100, "{}", r.name);
+    }
     // The engine version and the container plugin, satisfied by lanner itself.
     assert_eq!(loaded.ruleset.required_engine_version, lanner_rules::Version::parse("0.57.0"));
     assert!(loaded.ruleset.plugin_requirements.iter().all(|p| p.result
