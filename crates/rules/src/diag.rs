@@ -365,7 +365,12 @@ impl Diagnostic {
             match text {
                 Some(text) if start <= text.len() => {
                     let (line, col, line_no) = line_at(text, start);
-                    let width = text[start..end.min(text.len()).max(start)]
+                    // Snippet ranges are byte ranges that may end inside a character (the
+                    // one-byte range of a bare position), so both ends are moved to
+                    // character boundaries.
+                    let start = floor_boundary(text, start);
+                    let end = ceil_boundary(text, end.max(start));
+                    let width = text[start..end]
                         .split(['\n', '\r'])
                         .next()
                         .map_or(1, |s| s.chars().count().max(1));
@@ -408,6 +413,24 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// The character boundary at or before a byte offset (clamped to the text).
+fn floor_boundary(text: &str, offset: usize) -> usize {
+    let mut i = offset.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The character boundary at or after a byte offset (clamped to the text).
+fn ceil_boundary(text: &str, offset: usize) -> usize {
+    let mut i = offset.min(text.len());
+    while !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
 }
 
 /// The line holding a byte offset, the column (in characters) of the offset in it, and its

@@ -211,3 +211,20 @@ fn a_rule_cannot_use_a_macro_of_a_later_file() {
     let loaded = load(&[("second.yaml", second), ("first.yaml", first)], &LoadOptions::default());
     assert!(loaded.successful(), "{}", loaded.render());
 }
+
+/// Found by the fuzzer (`fuzz/regressions/rules_loader/render-range-ends-inside-a-character`):
+/// a parse error at a two-byte control character is a one-byte range, which ended inside the
+/// character when rendered.
+#[test]
+fn render_range_ends_inside_a_character() {
+    let loaded = load_one("- rule: r\n  output: K8s \u{8a}dit Event received\n");
+    assert_eq!(first_error(&loaded).0, Code::ErrYamlParse);
+    assert!(loaded.render().contains("control character U+008A"), "{}", loaded.render());
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/regressions/rules_loader/render-range-ends-inside-a-character"
+    );
+    let data = std::fs::read(path).unwrap_or_default();
+    assert!(!data.is_empty());
+    let _ = load_bytes(&[("crash.yaml", &data)], &LoadOptions::default()).render();
+}
