@@ -77,3 +77,10 @@ fn all_three() {
     assert!(loaded.ruleset.plugin_requirements.iter().all(|p| p.result
         == Ok(lanner_rules::Provider::BuiltIn { plugin: "container".into() })));
 }
+
+#[test]
+fn the_ruleset_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<lanner_rules::Ruleset>();
+    shared::<Loaded>();
+}
