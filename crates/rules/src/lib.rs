@@ -150,6 +150,16 @@ impl Loaded {
         })
     }
 
+    /// The loaded files: names and texts, in load order.
+    pub fn sources(&self) -> &[(String, String)] {
+        &self.sources
+    }
+
+    /// One diagnostic rendered for people, with the text of the file it points into.
+    pub fn render_diagnostic(&self, diagnostic: &Diagnostic) -> String {
+        diagnostic.render(&self.sources)
+    }
+
     /// Every diagnostic rendered for people, errors first, then the summary line of each file.
     pub fn render(&self) -> String {
         let mut out = String::new();
