@@ -149,3 +149,32 @@ fn evaluate_on_capture(filter: &lanner_filter::Filter) {
         std::hint::black_box(filter.matches(&ctx, &mut scratch));
     }
 }
+
+/// Loads `data` as a rules file (split in two files at the first `\n---8<---\n`, so that the
+/// cross-file paths run too), and renders the result every way: human text, Falco's JSON and
+/// summaries. The property is the loader's contract: no input makes it panic, hang or
+/// allocate without bound, and a load that fails says why.
+///
+/// # Panics
+///
+/// When a failed load has no error, or an error has no location.
+pub fn load_rules(data: &[u8]) {
+    const SPLIT: &[u8] = b"\n---8<---\n";
+    let files: Vec<(&str, &[u8])> = match data.windows(SPLIT.len()).position(|w| w == SPLIT) {
+        Some(i) => vec![("a.yaml", &data[..i]), ("b.yaml", &data[i + SPLIT.len()..])],
+        None => vec![("a.yaml", data)],
+    };
+    let loaded = lanner_rules::load_bytes(&files, &lanner_rules::LoadOptions::default());
+    let rendered = loaded.render();
+    let json = loaded.to_json().to_string();
+    assert!(!rendered.is_empty() && !json.is_empty());
+    if !loaded.successful() {
+        assert!(loaded.errors().count() > 0);
+    }
+    for d in loaded.errors().chain(loaded.warnings()) {
+        assert!(!d.locations.is_empty(), "{d:?}");
+    }
+    for rule in &loaded.ruleset.rules {
+        assert!(!rule.compiled_condition.is_empty());
+    }
+}

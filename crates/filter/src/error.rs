@@ -6,15 +6,42 @@ use crate::syntax::{Position, Span};
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct CheckError {
-    /// The text at fault, as a byte range of the condition.
+    /// The text at fault, as a byte range of the condition, or of the macro named by
+    /// [`CheckError::in_macro`] when the problem is inside a macro's body.
     pub span: Span,
     /// What is wrong.
     pub message: String,
+    /// What kind of problem, for callers that word it their own way (the rules loader reports
+    /// an unknown field with Falco's message, and the suggestion apart).
+    pub kind: CheckErrorKind,
+    /// The innermost macro ([`crate::Definitions::macro_expr`]) whose body holds the span;
+    /// `None` when the span is in the condition itself. Macro bodies are separate texts, so a
+    /// span alone cannot say which text it indexes.
+    pub in_macro: Option<String>,
+}
+
+/// The kinds of [`CheckError`] a caller may want to tell apart; everything else is `Other`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CheckErrorKind {
+    /// No field has this name.
+    UnknownField {
+        /// The name as written.
+        name: String,
+        /// The closest known field name.
+        suggestion: Option<&'static str>,
+    },
+    /// A macro reference that [`crate::Definitions`] does not know.
+    UnknownMacro(String),
+    /// An `evt.type` value that names no event.
+    UnknownEventType(String),
+    /// Any other problem.
+    Other,
 }
 
 impl CheckError {
     pub(crate) fn new(span: Span, message: impl Into<String>) -> CheckError {
-        CheckError { span, message: message.into() }
+        CheckError { span, message: message.into(), kind: CheckErrorKind::Other, in_macro: None }
     }
 
     /// The error with the condition's line quoted and the offending text underlined:

@@ -37,7 +37,7 @@ mod glob;
 mod program;
 pub mod syntax;
 
-pub use error::{CheckError, render_span};
+pub use error::{CheckError, CheckErrorKind, render_span};
 pub use program::{
     CompileError, CompileOptions, Definitions, Extractor, Filter, NoDefinitions, Scratch, TypeSet,
 };

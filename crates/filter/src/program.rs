@@ -14,7 +14,7 @@ use lanner_event::table::{EVENT_MAX, event_info, syscall_name};
 use lanner_event::{Direction, ParamType, ffi};
 use lanner_fields::{CheckState, EventContext, Field, FieldId, Mode, Value, Values, epf, extract};
 
-use crate::error::CheckError;
+use crate::error::{CheckError, CheckErrorKind};
 use crate::glob::Glob;
 use crate::syntax::{self, Expr, ModifierKind, OpKind, Rhs, Span, TransformerArg, TransformerKind};
 
@@ -754,7 +754,14 @@ impl Checker<'_> {
     }
 
     fn error(&mut self, span: Span, message: impl Into<String>) {
-        self.errors.push(CheckError::new(span, message));
+        self.error_of(span, message, CheckErrorKind::Other);
+    }
+
+    fn error_of(&mut self, span: Span, message: impl Into<String>, kind: CheckErrorKind) {
+        let mut e = CheckError::new(span, message);
+        e.kind = kind;
+        e.in_macro = self.macro_stack.last().cloned();
+        self.errors.push(e);
     }
 
     fn expr(&mut self, e: &Expr) -> Option<Node> {
@@ -777,7 +784,11 @@ impl Checker<'_> {
                     return None;
                 }
                 let Some(body) = self.defs.macro_expr(&m.name) else {
-                    self.error(m.span, format!("undefined macro `{}`", m.name));
+                    self.error_of(
+                        m.span,
+                        format!("undefined macro `{}`", m.name),
+                        CheckErrorKind::UnknownMacro(m.name.clone()),
+                    );
                     return None;
                 };
                 self.macro_stack.push(m.name.clone());
@@ -800,7 +811,13 @@ impl Checker<'_> {
                 Some(field)
             }
             Err(e) => {
-                self.error(f.span, e.to_string());
+                let kind = match &e {
+                    lanner_fields::FieldError::Unknown { name, suggestion } => {
+                        CheckErrorKind::UnknownField { name: name.clone(), suggestion: *suggestion }
+                    }
+                    _ => CheckErrorKind::Other,
+                };
+                self.error_of(f.span, e.to_string(), kind);
                 None
             }
         }
@@ -1160,7 +1177,8 @@ impl Checker<'_> {
             }
             OpKind::Glob => Matcher::Glob(Glob::new(&bytes, false)),
             OpKind::IGlob => Matcher::Glob(Glob::new(&bytes, true)),
-            OpKind::Regex => match regex::bytes::Regex::new(&format!("^(?:{text})$")) {
+            OpKind::Regex => match regex::bytes::Regex::new(&format!("^(?:{})$", re2_braces(text)))
+            {
                 Ok(re) => Matcher::Regex(re),
                 Err(e) => {
                     self.error(span, format!("invalid regex pattern: {e}"));
@@ -1189,7 +1207,11 @@ impl Checker<'_> {
         let parsed = match kind {
             Kind::Str | Kind::Buffer => {
                 if evt_type && !is_event_name(text) {
-                    self.error(span, format!("unknown event type {text}"));
+                    self.error_of(
+                        span,
+                        format!("unknown event type {text}"),
+                        CheckErrorKind::UnknownEventType(text.to_owned()),
+                    );
                     return None;
                 }
                 Some(Const::Bytes(text.as_bytes().to_vec()))
@@ -1226,6 +1248,44 @@ impl Checker<'_> {
 fn is_event_name(name: &str) -> bool {
     (0..EVENT_MAX as u16).any(|c| event_info(c).is_some_and(|i| i.name == name))
         || (0..1024u16).any(|c| syscall_name(c) == Some(name))
+}
+
+/// The pattern with every `{` that does not open a counted repetition (`{n}`, `{n,}`, `{n,m}`)
+/// escaped. RE2, which libs uses, reads such a brace as a literal (`pentest-[0-9]{2` matches
+/// "pentest-5{2"); the `regex` crate rejects it ("unclosed counted repetition"). Rules files
+/// meet this when Falco's loader splits an exception value like `x{2,4}` at its comma.
+fn re2_braces(pattern: &str) -> std::borrow::Cow<'_, str> {
+    fn is_repetition(rest: &str) -> bool {
+        let Some(end) = rest.find('}') else { return false };
+        let inner = &rest[1..end];
+        let mut parts = inner.splitn(2, ',');
+        let min = parts.next().unwrap_or("");
+        let max = parts.next();
+        !min.is_empty()
+            && min.bytes().all(|b| b.is_ascii_digit())
+            && max.is_none_or(|m| m.bytes().all(|b| b.is_ascii_digit()))
+    }
+    if !pattern.contains('{') {
+        return pattern.into();
+    }
+    let mut out = String::with_capacity(pattern.len() + 4);
+    let mut escaped = false;
+    let mut in_class = false;
+    for (i, c) in pattern.char_indices() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if in_class {
+            in_class = c != ']';
+        } else if c == '[' {
+            in_class = true;
+        } else if c == '{' && !is_repetition(&pattern[i..]) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.into()
 }
 
 /// Decimal or `0x` hexadecimal, with an optional sign.
@@ -1630,6 +1690,20 @@ fn eval_check_now(check: &CheckNode, ctx: &EventContext<'_>, scratch: &mut Scrat
             Some(OpKind::In) => values.iter().all(|v| matches_value(&check.matcher, v, rhs)),
             _ => values.iter().any(|v| matches_value(&check.matcher, v, rhs)),
         },
+    }
+}
+
+#[cfg(test)]
+mod re2_tests {
+    use super::re2_braces;
+
+    #[test]
+    fn lone_braces_are_literals() {
+        assert_eq!(re2_braces("pentest-[0-9]{2"), "pentest-[0-9]\\{2");
+        assert_eq!(re2_braces("a{2,4}b{1}c{3,}"), "a{2,4}b{1}c{3,}");
+        assert_eq!(re2_braces("4}"), "4}");
+        assert_eq!(re2_braces("[{]x"), "[{]x");
+        assert!(regex::Regex::new(&re2_braces("x{2")).is_ok());
     }
 }
 
