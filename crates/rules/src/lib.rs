@@ -302,9 +302,15 @@ fn load_owned(
         })
         .collect();
     for d in diags {
-        let file = d.locations.first().map(|l| l.position.name.as_str()).unwrap_or("");
-        let idx =
-            files.iter().position(|f| f.name == file).unwrap_or(files.len().saturating_sub(1));
+        // Falco reports a problem in the result of the file it was loading when the problem
+        // arose: the latest file the item chain passes through (an append in a later file
+        // that breaks a macro of an earlier one is the later file's error).
+        let idx = d
+            .locations
+            .iter()
+            .filter_map(|l| files.iter().position(|f| f.name == l.position.name))
+            .max()
+            .unwrap_or(files.len().saturating_sub(1));
         if let Some(f) = files.get_mut(idx) {
             if d.is_error() { f.errors.push(d) } else { f.warnings.push(d) }
         }

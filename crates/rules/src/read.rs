@@ -1172,7 +1172,7 @@ impl Reader<'_> {
     fn decode_priority(&self, item: &Node, ctx: &[Location]) -> R<Priority> {
         let text = self.require_str(item, "priority", ctx)?;
         let mark = item.get("priority").map_or(item.mark, |n| n.mark);
-        Priority::parse(&text).ok_or_else(|| {
+        Priority::parse(&text).map_err(|_| {
             yaml_validate("Invalid priority", &self.child(ctx, ItemType::RulePriority, "", mark))
         })
     }

@@ -1,77 +1,15 @@
 //! What the loader produces: rules resolved and compiled, ready for the engine.
 
 use std::collections::BTreeSet;
-use std::fmt;
 
 use lanner_filter::{Filter, TypeSet};
 
 use crate::diag::Position;
 use crate::version::{PluginRequirementAlternatives, Provider, Version};
 
-/// A rule's priority, most severe first, with Falco's names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[expect(missing_docs, reason = "Falco's priority of the same name")]
-pub enum Priority {
-    Emergency = 0,
-    Alert = 1,
-    Critical = 2,
-    Error = 3,
-    Warning = 4,
-    Notice = 5,
-    Informational = 6,
-    Debug = 7,
-}
-
-impl Priority {
-    /// Every priority, most severe first.
-    pub const ALL: [Priority; 8] = [
-        Priority::Emergency,
-        Priority::Alert,
-        Priority::Critical,
-        Priority::Error,
-        Priority::Warning,
-        Priority::Notice,
-        Priority::Informational,
-        Priority::Debug,
-    ];
-
-    /// Parses a priority as Falco does: case-insensitive, `info` for `informational`.
-    pub fn parse(text: &str) -> Option<Priority> {
-        let lower = text.to_ascii_lowercase();
-        if lower == "info" {
-            return Some(Priority::Informational);
-        }
-        Priority::ALL.into_iter().find(|p| p.as_str().eq_ignore_ascii_case(&lower))
-    }
-
-    /// The name Falco prints (`Informational`, never `Info`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Priority::Emergency => "Emergency",
-            Priority::Alert => "Alert",
-            Priority::Critical => "Critical",
-            Priority::Error => "Error",
-            Priority::Warning => "Warning",
-            Priority::Notice => "Notice",
-            Priority::Informational => "Informational",
-            Priority::Debug => "Debug",
-        }
-    }
-
-    /// The short form some outputs use (`Info` for `Informational`).
-    pub fn short(self) -> &'static str {
-        match self {
-            Priority::Informational => "Info",
-            p => p.as_str(),
-        }
-    }
-}
-
-impl fmt::Display for Priority {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// A rule's priority: the alert's ([`lanner_outputs::Priority`]), with Falco's names and
+/// spellings.
+pub use lanner_outputs::Priority;
 
 /// A loaded rule: resolved (macros, lists, appends, overrides and exceptions folded in) and
 /// compiled.
@@ -162,10 +100,10 @@ mod tests {
 
     #[test]
     fn priorities() {
-        assert_eq!(Priority::parse("INFO"), Some(Priority::Informational));
-        assert_eq!(Priority::parse("warning"), Some(Priority::Warning));
-        assert_eq!(Priority::parse("Critical"), Some(Priority::Critical));
-        assert_eq!(Priority::parse("loud"), None);
+        assert_eq!(Priority::parse("INFO"), Ok(Priority::Informational));
+        assert_eq!(Priority::parse("warning"), Ok(Priority::Warning));
+        assert_eq!(Priority::parse("Critical"), Ok(Priority::Critical));
+        assert!(Priority::parse("loud").is_err());
         assert_eq!(Priority::Informational.to_string(), "Informational");
         assert!(Priority::Emergency < Priority::Debug);
     }
