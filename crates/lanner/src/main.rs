@@ -1,11 +1,14 @@
 //! `lanner`: runtime threat detection for Linux hosts, containers and Kubernetes.
 //!
-//! The binary wires the library crates together. Today it offers `lanner inspect`, which reads
-//! `.scap` captures the way `sysdig -r` does; live detection, the rules engine, outputs and
-//! plugins arrive as their crates land.
+//! The binary wires the library crates together. With Falco's flags it is Falco: it loads
+//! rules files and runs them on events (`lanner -r RULES -e CAPTURE`, see [`detect`]);
+//! `lanner inspect` reads `.scap` captures the way `sysdig -r` does. Live capture and plugins
+//! arrive as their crates land.
 
+mod detect;
 mod inspect;
 mod localtime;
+mod log;
 
 use std::process::ExitCode;
 
@@ -13,10 +16,18 @@ use clap::{Parser, Subcommand};
 
 /// Runtime threat detection for Linux hosts, containers and Kubernetes, compatible with Falco.
 #[derive(Debug, Parser)]
-#[command(name = "lanner", version, about, long_about = None)]
+#[command(name = "lanner", about, long_about = None, disable_version_flag = true)]
+#[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+
+    #[command(flatten)]
+    detect: detect::DetectArgs,
+
+    /// Print the version (and the rules engine version) and exit.
+    #[arg(long)]
+    version: bool,
 
     /// List the fields conditions and outputs can use, for one event source or all.
     #[arg(long, value_name = "SOURCE", num_args = 0..=1, default_missing_value = "")]
@@ -74,11 +85,44 @@ enum Command {
     Inspect(inspect::InspectArgs),
 }
 
+/// The libs release whose event table and field set lanner follows.
+const LIBS_VERSION: &str = "0.25.4";
+/// The plugin API version lanner's plugin host implements.
+const PLUGIN_API_VERSION: &str = "3.12.0";
+
+/// `--version`: lanner's version, the libs event table it follows, the plugin API and the
+/// rules engine version it implements, in Falco's layout (JSON with `-o json_output=true`).
+fn print_version(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let json = cli.detect.options.iter().any(|o| o == "json_output=true");
+    let version = env!("CARGO_PKG_VERSION");
+    let engine = lanner_rules::ENGINE_VERSION;
+    if json {
+        println!(
+            "{{\"engine_version\":\"{engine}\",\"lanner_version\":\"{version}\",\
+             \"libs_version\":\"{LIBS_VERSION}\",\"plugin_api_version\":\"{PLUGIN_API_VERSION}\"}}"
+        );
+    } else {
+        println!("lanner version: {version}");
+        println!("Libs version:  {LIBS_VERSION}");
+        println!("Plugin API:    {PLUGIN_API_VERSION}");
+        println!("Engine:        {engine}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match (&cli.command, &cli.list) {
         (Some(Command::Inspect(args)), _) => inspect::run(args),
         (None, Some(source)) => list_fields(&cli, source),
+        (None, None) if cli.version => print_version(&cli),
+        (None, None) if cli.detect.any() => {
+            // Falco's form for fatal errors, which scripts around it look for.
+            return detect::run(&cli.detect).unwrap_or_else(|err| {
+                eprintln!("Error: {err:#}");
+                ExitCode::FAILURE
+            });
+        }
         (None, None) => {
             eprintln!(
                 "lanner: live detection is not available yet; read a capture with \

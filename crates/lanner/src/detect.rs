@@ -1,0 +1,536 @@
+//! Falco's main job, with Falco's flags: load rules files, then run them on events and print
+//! alerts. Today the events come from a capture file (`-e FILE`, or `-o engine.kind=replay
+//! -o engine.replay.capture_file=FILE` as Falco 0.44 spells it); live capture arrives with the
+//! kernel probe.
+//!
+//! The flow, one stage per crate: `lanner-config` (falco.yaml and `-o`) → `lanner-rules` (the
+//! rules files, compiled; `-V`, `-L`, `-l` stop here) → `lanner-engine` (selection by
+//! priority, `rules:`, `-D`/`-T`/`-t`; matching) → `lanner-outputs` (the alert line or JSON).
+//! The replay loop is `lanner inspect`'s: the reader thread hands over only the events the
+//! enabled rules and the state need.
+//!
+//! At the end Falco's summary goes to stdout: `Events detected`, the counts by severity and by
+//! rule.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use lanner_config::{Config, EngineKind, RuleMatching, Settings};
+use lanner_engine::{Engine, EngineScratch, EnterEvents, Matching, NameMatch, RuleEntry};
+use lanner_event::render::{BufferFormat, RenderOptions};
+use lanner_fields::EventContext;
+use lanner_filter::TypeSet;
+use lanner_outputs::{
+    AlertRule, AlertScratch, AppendOutput, ExtraField, OutputOptions, RuleOutput,
+};
+use lanner_rules::{LoadOptions, Loaded, Priority};
+use lanner_scap::ThreadedReader;
+use lanner_state::State;
+
+use crate::localtime;
+use crate::log::Logger;
+
+/// Falco's flags for loading rules and running them.
+#[derive(Debug, Args)]
+pub(crate) struct DetectArgs {
+    /// Rules file or directory (its `.yaml`/`.yml` files, in name order). Repeatable; replaces
+    /// `rules_files` of the configuration.
+    #[arg(short = 'r', value_name = "RULES")]
+    pub(crate) rules: Vec<PathBuf>,
+
+    /// Configuration file (falco.yaml format).
+    #[arg(short = 'c', value_name = "CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+
+    /// Set a configuration key: `-o json_output=true`, `-o rules_files[]=x.yaml`,
+    /// `-o outputs_queue={capacity: 10}`. Repeatable.
+    #[arg(short = 'o', long = "option", value_name = "KEY=VALUE")]
+    pub(crate) options: Vec<String>,
+
+    /// Read events from this capture file (Falco ≤ 0.37's flag; the same as
+    /// `-o engine.kind=replay -o engine.replay.capture_file=FILE`).
+    #[arg(short = 'e', value_name = "CAPTURE")]
+    pub(crate) capture: Option<PathBuf>,
+
+    /// Validate rules files and exit (repeatable; later files see earlier ones' macros and
+    /// lists). With `-o json_output=true`, Falco's JSON validation result.
+    #[arg(short = 'V', long = "validate", value_name = "RULES")]
+    pub(crate) validate: Vec<PathBuf>,
+
+    /// Describe every loaded rule and exit.
+    #[arg(short = 'L')]
+    pub(crate) describe_all: bool,
+
+    /// Describe one rule and exit.
+    #[arg(short = 'l', value_name = "RULE")]
+    pub(crate) describe: Option<String>,
+
+    /// Load the configuration and the rules, then exit without reading events.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+
+    /// Stop after this many seconds.
+    #[arg(short = 'M', value_name = "SECONDS")]
+    pub(crate) duration: Option<u64>,
+
+    /// Write each alert as soon as it is made (no output buffering).
+    #[arg(short = 'U', long = "unbuffered")]
+    pub(crate) unbuffered: bool,
+
+    /// All events (Falco ≤ 0.40's flag, now `base_syscalls.all`); a capture's events are all
+    /// read whatever it says.
+    #[arg(short = 'A')]
+    pub(crate) all_events: bool,
+
+    /// Disable the rules with this tag (repeatable).
+    #[arg(short = 'T', value_name = "TAG")]
+    pub(crate) disable_tags: Vec<String>,
+
+    /// Run only the rules with this tag (repeatable).
+    #[arg(short = 't', value_name = "TAG")]
+    pub(crate) run_tags: Vec<String>,
+
+    /// Disable the rules whose name contains this text (repeatable).
+    #[arg(short = 'D', value_name = "SUBSTRING")]
+    pub(crate) disable_rules: Vec<String>,
+}
+
+impl DetectArgs {
+    /// Whether any of Falco's run flags was given (otherwise `lanner` alone runs the default
+    /// job).
+    pub(crate) fn any(&self) -> bool {
+        !self.rules.is_empty()
+            || self.config.is_some()
+            || !self.options.is_empty()
+            || self.capture.is_some()
+            || !self.validate.is_empty()
+            || self.describe_all
+            || self.describe.is_some()
+            || self.dry_run
+    }
+
+    fn all_options(&self) -> Vec<String> {
+        let mut options = self.options.clone();
+        if let Some(capture) = &self.capture {
+            options.push("engine.kind=replay".to_owned());
+            options.push(format!("engine.replay.capture_file={}", capture.display()));
+        }
+        options
+    }
+}
+
+/// Runs Falco's job as the flags say.
+pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
+    let config = Config::load(args.config.as_deref(), &args.all_options())?;
+    let settings = config.settings()?;
+    let log = Logger {
+        enabled: !matches!(config.get("log_stderr"), Some(serde_yaml_ng::Value::Bool(false))),
+        iso8601: settings.time_format_iso_8601,
+    };
+    log.log(&format!(
+        "lanner version: {} (rules engine version {})",
+        env!("CARGO_PKG_VERSION"),
+        lanner_rules::ENGINE_VERSION
+    ));
+    for file in config.files() {
+        log.log(&format!("lanner initialized with configuration file: {}", file.display()));
+    }
+    if !args.validate.is_empty() {
+        return validate(&args.validate, &settings);
+    }
+    if (!args.disable_tags.is_empty() || !args.disable_rules.is_empty())
+        && !args.run_tags.is_empty()
+    {
+        anyhow::bail!("You can not specify both disabled (-D/-T) and enabled (-t) rules");
+    }
+    let paths = rules_paths(if args.rules.is_empty() {
+        settings.rules_files.iter().map(PathBuf::from).collect()
+    } else {
+        args.rules.clone()
+    })?;
+    if paths.is_empty() {
+        anyhow::bail!(
+            "You must specify at least one rules file/directory via -r or a rules_file entry \
+             in falco.yaml"
+        );
+    }
+    log.log("Loading rules from:");
+    for path in &paths {
+        log.log(&format!("   {}", path.display()));
+    }
+    let loaded = lanner_rules::load_files(&paths, &LoadOptions::default());
+    report_load(&loaded);
+    if !loaded.successful() {
+        return Ok(ExitCode::FAILURE);
+    }
+    if args.describe_all || args.describe.is_some() {
+        return describe(&loaded, args.describe.as_deref());
+    }
+    let min_priority = Priority::parse(&settings.priority).map_err(|_| {
+        anyhow::anyhow!("config key `priority`: unknown priority `{}`", settings.priority)
+    })?;
+    let append = append_outputs(&settings)?;
+    let mut outputs = Vec::with_capacity(loaded.ruleset.rules.len());
+    let mut entries = Vec::with_capacity(loaded.ruleset.rules.len());
+    for rule in &loaded.ruleset.rules {
+        let alert_rule = AlertRule::new(
+            &rule.name,
+            rule.priority,
+            &rule.source,
+            rule.tags.iter().map(String::as_str),
+        );
+        let output = RuleOutput::new(alert_rule, &rule.output, &append, &[])
+            .map_err(|e| anyhow::anyhow!("rule `{}`: output: {e}", rule.name))?;
+        outputs.push(output);
+        entries.push(RuleEntry {
+            name: rule.name.clone(),
+            source: rule.source.clone(),
+            priority: rule.priority as u8,
+            tags: rule.tags.clone(),
+            enabled: rule.enabled,
+            filter: rule.filter.clone(),
+        });
+    }
+    let mut engine = Engine::new(entries, min_priority as u8);
+    engine.set_matching(match settings.rule_matching {
+        RuleMatching::First => Matching::First,
+        RuleMatching::All => Matching::All,
+    });
+    if legacy_enter_events(&config)? {
+        engine.set_enter_events(EnterEvents::Visible);
+    }
+    select(&mut engine, args, &settings);
+    if args.dry_run {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if settings.engine_kind != EngineKind::Replay {
+        anyhow::bail!(
+            "live capture is not available yet: replay a capture with -e FILE \
+             (or -o engine.kind=replay -o engine.replay.capture_file=FILE)"
+        );
+    }
+    if settings.replay_capture_file.is_empty() {
+        anyhow::bail!("engine.kind is replay but engine.replay.capture_file is empty");
+    }
+    log.log(&format!("Opening 'syscall' source with savefile {}", settings.replay_capture_file));
+    let options = OutputOptions {
+        json_output: settings.json_output,
+        json_include_output_property: settings.json_include_output_property,
+        json_include_tags_property: settings.json_include_tags_property,
+        json_include_message_property: settings.json_include_message_property,
+        json_include_output_fields_property: settings.json_include_output_fields_property,
+        time_format_iso_8601: settings.time_format_iso_8601,
+        utc_offset: localtime::utc_offset_now(),
+    };
+    let replay = Replay {
+        engine: &engine,
+        outputs: &outputs,
+        options,
+        unbuffered: args.unbuffered || !settings.buffered_outputs,
+        stdout: settings.stdout_output,
+        deadline: args
+            .duration
+            .map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s)),
+    };
+    replay.run(Path::new(&settings.replay_capture_file))
+}
+
+/// `-V`: loads the files in order and reports each, as Falco does.
+fn validate(paths: &[PathBuf], settings: &Settings) -> anyhow::Result<ExitCode> {
+    let loaded = lanner_rules::load_files(paths, &LoadOptions::default());
+    let mut out = std::io::stdout().lock();
+    if settings.json_output {
+        writeln!(out, "{}", loaded.to_json())?;
+    } else {
+        write!(out, "{}", loaded.render())?;
+    }
+    Ok(if loaded.successful() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Load problems go to stderr: every error and warning, then each file's summary when there
+/// was a problem.
+fn report_load(loaded: &Loaded) {
+    if loaded.errors().next().is_some() || loaded.warnings().next().is_some() {
+        eprint!("{}", loaded.render());
+    }
+}
+
+/// `-L` and `-l RULE`: Falco's table of rule names and descriptions.
+fn describe(loaded: &Loaded, only: Option<&str>) -> anyhow::Result<ExitCode> {
+    // An unknown name prints the table's head only, as Falco does.
+    let rules: Vec<_> =
+        loaded.ruleset.rules.iter().filter(|r| only.is_none_or(|n| r.name == n)).collect();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{:<50} Description", "Rule")?;
+    writeln!(out, "{:<50} -----------", "----")?;
+    for rule in rules {
+        let desc = rule.desc.split_whitespace().collect::<Vec<_>>().join(" ");
+        writeln!(out, "{:<50} {desc}", rule.name)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Rules paths: files as given, directories replaced by their `.yaml`/`.yml` files in name
+/// order.
+fn rules_paths(given: Vec<PathBuf>) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for path in given {
+        if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
+                .with_context(|| format!("cannot read rules directory `{}`", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.is_file()
+                        && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+                })
+                .collect();
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(out)
+}
+
+/// The configuration's `rules:` block, then the command line's `-D`, `-T`, `-t`.
+fn select(engine: &mut Engine, args: &DetectArgs, settings: &Settings) {
+    for selection in &settings.rules {
+        if let Some(rule) = &selection.rule {
+            engine.enable_by_name(rule, NameMatch::Wildcard, selection.enable);
+        }
+        if let Some(tag) = &selection.tag {
+            engine.enable_by_tags(&[tag], selection.enable);
+        }
+    }
+    for pattern in &args.disable_rules {
+        engine.enable_by_name(pattern, NameMatch::Substring, false);
+    }
+    if !args.disable_tags.is_empty() {
+        engine.enable_by_tags(&args.disable_tags, false);
+    }
+    if !args.run_tags.is_empty() {
+        engine.enable_by_name("", NameMatch::Substring, false);
+        engine.enable_by_tags(&args.run_tags, true);
+    }
+}
+
+/// `legacy_enter_events` (a lanner key): rules see enter events as recorded, as Falco before
+/// 0.42 did.
+fn legacy_enter_events(config: &Config) -> anyhow::Result<bool> {
+    use serde_yaml_ng::Value;
+    match config.get("legacy_enter_events") {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::String(s)) if s == "true" => Ok(true),
+        Some(Value::String(s)) if s == "false" => Ok(false),
+        Some(other) => anyhow::bail!(
+            "config key `legacy_enter_events`: expected true or false, found {other:?}"
+        ),
+    }
+}
+
+/// `append_output` entries, read from the configuration's YAML.
+fn append_outputs(settings: &Settings) -> anyhow::Result<Vec<AppendOutput>> {
+    use serde_yaml_ng::Value;
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+    let mut out = Vec::new();
+    for (i, entry) in settings.append_output.iter().enumerate() {
+        let bad = |why: &str| anyhow::anyhow!("config key `append_output[{i}]`: {why}");
+        let Value::Mapping(_) = entry else { return Err(bad("expected a map")) };
+        let matcher = entry.get("match");
+        let tags = match matcher.and_then(|m| m.get("tags")) {
+            None | Some(Value::Null) => Default::default(),
+            Some(Value::Sequence(items)) => {
+                items.iter().filter_map(Value::as_str).map(str::to_owned).collect()
+            }
+            Some(_) => return Err(bad("`match.tags` must be a list")),
+        };
+        let mut extra_fields = Vec::new();
+        if let Some(fields) = entry.get("extra_fields") {
+            let Value::Sequence(fields) = fields else {
+                return Err(bad("`extra_fields` must be a list"));
+            };
+            for field in fields {
+                match field {
+                    Value::String(name) => extra_fields.push(ExtraField::Raw(name.clone())),
+                    Value::Mapping(map) => {
+                        for (k, v) in map {
+                            let (Some(name), Some(format)) = (k.as_str(), v.as_str()) else {
+                                return Err(bad("an `extra_fields` entry maps a name to a format"));
+                            };
+                            extra_fields.push(ExtraField::Formatted {
+                                name: name.to_owned(),
+                                format: format.to_owned(),
+                            });
+                        }
+                    }
+                    _ => return Err(bad("an `extra_fields` entry is a field or a map")),
+                }
+            }
+        }
+        out.push(AppendOutput {
+            source: text(matcher.and_then(|m| m.get("source"))),
+            tags,
+            rule: text(matcher.and_then(|m| m.get("rule"))),
+            extra_output: text(entry.get("extra_output")),
+            extra_fields,
+            suggested_output: entry
+                .get("suggested_output")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        });
+    }
+    Ok(out)
+}
+
+/// A replay of one capture through the state and the engine.
+struct Replay<'a> {
+    engine: &'a Engine,
+    outputs: &'a [RuleOutput],
+    options: OutputOptions,
+    unbuffered: bool,
+    stdout: bool,
+    deadline: Option<std::time::Instant>,
+}
+
+impl Replay<'_> {
+    fn run(&self, capture: &Path) -> anyhow::Result<ExitCode> {
+        let engine = self.engine;
+        let Some(source) = engine.source(lanner_engine::SYSCALL_SOURCE) else {
+            // No syscall rule: nothing in a capture can match.
+            print_summary(&BTreeMap::new(), self.outputs)?;
+            return Ok(ExitCode::SUCCESS);
+        };
+        let keep = self.relevant_types();
+        let keep = (0..lanner_event::table::EVENT_MAX as u16).map(|c| keep.contains(c)).collect();
+        let mut reader = ThreadedReader::open(capture, Some(keep))
+            .with_context(|| format!("cannot read capture `{}`", capture.display()))?;
+        let mut state = State::from_tables(reader.tables());
+        let mut scratch = EngineScratch::for_engine(engine);
+        let mut alert_scratch = AlertScratch::default();
+        let hostname: Arc<str> = Arc::from(hostname());
+        let render = RenderOptions { buffer_format: BufferFormat::Dots, max_buffer_len: Some(80) };
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        let mut line = String::new();
+        let mut counts: BTreeMap<usize, u64> = BTreeMap::new();
+        let mut first_ts = None;
+        let mut checked = 0u32;
+        while reader.advance()? {
+            let num = reader.number();
+            let Some(record) = reader.record() else { break };
+            if let Some(tables) = record.new_tables {
+                state.load_tables(tables);
+            }
+            let ev = record.event;
+            state.process(&ev);
+            let first = *first_ts.get_or_insert(reader.first_ts().unwrap_or(ev.ts()));
+            let mut ctx = EventContext::new(num, record.cpu, &ev, &state, first, 0, render);
+            ctx.fold_enter = engine.folds_enter();
+            for &id in engine.evaluate(source, &ctx, &mut scratch) {
+                let i = id.0 as usize;
+                *counts.entry(i).or_default() += 1;
+                if self.stdout {
+                    let alert = self.outputs[i].alert(&ctx, &hostname, &mut alert_scratch);
+                    lanner_outputs::render::write_alert(
+                        &mut out,
+                        &alert,
+                        &self.options,
+                        &mut line,
+                    )?;
+                    if self.unbuffered {
+                        out.flush()?;
+                    }
+                }
+            }
+            checked = checked.wrapping_add(1);
+            if checked.is_multiple_of(4096)
+                && self.deadline.is_some_and(|d| std::time::Instant::now() >= d)
+            {
+                break;
+            }
+        }
+        out.flush()?;
+        drop(out);
+        print_summary(&counts, self.outputs)?;
+        Ok(ExitCode::SUCCESS)
+    }
+
+    /// The event types the reader must hand over: those the enabled rules can match and those
+    /// their conditions' state needs, and every type when an output reads event history
+    /// (memory counters: the types that change them).
+    fn relevant_types(&self) -> TypeSet {
+        let engine = self.engine;
+        let mut types = engine.state_types();
+        let source = engine.source(lanner_engine::SYSCALL_SOURCE);
+        if let Some(source) = source {
+            for ty in engine.event_types(source).iter() {
+                types.insert(ty);
+            }
+        }
+        let enabled_outputs = self
+            .outputs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| engine.is_enabled(lanner_engine::RuleId(*i as u32)));
+        let mut counters = false;
+        for (_, output) in enabled_outputs {
+            for field in output.message_format().fields() {
+                if field.id().reads_event_history() {
+                    return TypeSet::all();
+                }
+                counters |= field.id().reads_memory_counters();
+            }
+        }
+        if counters {
+            for code in 0..lanner_event::table::EVENT_MAX as u16 {
+                if State::changes_counters(code) {
+                    types.insert(code);
+                }
+            }
+        }
+        types
+    }
+}
+
+/// Falco's end-of-run summary.
+fn print_summary(counts: &BTreeMap<usize, u64>, outputs: &[RuleOutput]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let total: u64 = counts.values().sum();
+    writeln!(out, "Events detected: {total}")?;
+    writeln!(out, "Rule counts by severity:")?;
+    let mut by_priority: BTreeMap<u8, u64> = BTreeMap::new();
+    for (&i, &n) in counts {
+        *by_priority.entry(outputs[i].rule().priority as u8).or_default() += n;
+    }
+    for (p, n) in by_priority {
+        let name = Priority::ALL[usize::from(p)].short().to_ascii_uppercase();
+        writeln!(out, "   {name}: {n}")?;
+    }
+    writeln!(out, "Triggered rules by rule name:")?;
+    for (&i, &n) in counts {
+        writeln!(out, "   {}: {n}", outputs[i].rule().name)?;
+    }
+    Ok(())
+}
+
+/// The host name alerts carry: `FALCO_HOSTNAME` if set, else the system's.
+fn hostname() -> String {
+    if let Ok(name) = std::env::var("FALCO_HOSTNAME") {
+        return name;
+    }
+    let mut buf = [0u8; 256];
+    // SAFETY: `gethostname` writes at most `buf.len()` bytes into the buffer we own.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return String::new();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
