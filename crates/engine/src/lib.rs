@@ -131,7 +131,7 @@ pub enum EnterEvents {
 /// How a name pattern selects rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NameMatch {
-    /// The whole name.
+    /// The whole name (the empty pattern selects every rule, as in Falco).
     Exact,
     /// Any part of the name (the empty pattern selects every rule).
     Substring,
@@ -397,7 +397,7 @@ pub fn is_syscall_enter(code: u16) -> bool {
 
 fn name_matches(name: &str, pattern: &str, how: NameMatch) -> bool {
     match how {
-        NameMatch::Exact => name == pattern,
+        NameMatch::Exact => pattern.is_empty() || name == pattern,
         NameMatch::Substring => name.contains(pattern),
         NameMatch::Wildcard => wildcard(pattern.as_bytes(), name.as_bytes()),
     }
