@@ -25,6 +25,13 @@ pub enum FieldArg {
     PathEnd(PathEnd),
     /// A pattern a mount's path is searched with: `container.mount.dest[/var/run/docker.sock]`.
     Pattern(ArgPattern),
+    /// A configured static field: `static.env`, and the value it has.
+    Static {
+        /// The name after `static.`.
+        name: Box<str>,
+        /// The configured value.
+        value: Box<str>,
+    },
 }
 
 /// The pattern of a mount field's key argument (`container.mount[/usr/local]`,
@@ -137,7 +144,8 @@ impl Eq for Field {}
 
 /// Field names that take their argument after a dot instead of in brackets (the label fields
 /// take it either way: `container.label.app` is `container.label[app]`).
-const DOTTED: [&str; 12] = [
+const DOTTED: [&str; 13] = [
+    "static",
     "evt.arg",
     "evt.rawarg",
     "evt.type.is",
@@ -212,6 +220,18 @@ impl Field {
             (I::EvtTypeIs, Some(a)) => FieldArg::EventTypes(event_types(a)?),
             (I::ThreadCgroup, Some(a)) => FieldArg::Key(a.into()),
             (I::EvtAround, Some(a)) if !dotted => FieldArg::Time(index(a)?),
+            (I::Static, Some(a)) if dotted => match static_value(a) {
+                Some(value) => FieldArg::Static { name: a.into(), value: value.into() },
+                None => {
+                    return Err(FieldError::Unknown {
+                        name: format!("static.{a}"),
+                        suggestion: None,
+                    });
+                }
+            },
+            (I::Static, _) => {
+                return Err(FieldError::Unknown { name: "static".to_owned(), suggestion: None });
+            }
             (I::EvtAbspath, Some("src")) if dotted => FieldArg::PathEnd(PathEnd::Src),
             (I::EvtAbspath, Some("dst")) if dotted => FieldArg::PathEnd(PathEnd::Dst),
             (I::EvtAbspath, None) => FieldArg::PathEnd(PathEnd::Src),
@@ -306,8 +326,32 @@ impl Field {
             FieldArg::PathEnd(PathEnd::Src) => self.def.name.to_owned(),
             FieldArg::PathEnd(PathEnd::Dst) => format!("{}.dst", self.def.name),
             FieldArg::Pattern(p) => format!("{}[{}]", self.def.name, p.as_str()),
+            FieldArg::Static { name, .. } => format!("static.{name}"),
         }
     }
+}
+
+/// The configured static fields (`static_fields` of falco.yaml), name → value.
+static STATIC_FIELDS: std::sync::RwLock<Vec<(Box<str>, Box<str>)>> =
+    std::sync::RwLock::new(Vec::new());
+
+/// Sets the static fields conditions and outputs may use as `static.NAME` (Falco's
+/// `static_fields`). Fields parsed before keep the values they were parsed with.
+pub fn set_static_fields<'a>(fields: impl IntoIterator<Item = (&'a str, &'a str)>) {
+    let mut all = STATIC_FIELDS.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    all.clear();
+    all.extend(fields.into_iter().map(|(k, v)| (k.into(), v.into())));
+}
+
+/// The configured static fields, in the order given.
+pub fn static_fields() -> Vec<(String, String)> {
+    let all = STATIC_FIELDS.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+    all.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn static_value(name: &str) -> Option<String> {
+    let all = STATIC_FIELDS.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+    all.iter().find(|(k, _)| &**k == name).map(|(_, v)| v.to_string())
 }
 
 /// A plugin field's index argument: digits, without a leading zero (`0` itself is one).

@@ -40,6 +40,7 @@ mod value;
 pub use extract::{CheckState, EventContext, Mode, extract};
 pub use field::{
     ArgPattern, Field, FieldArg, FieldError, PathEnd, closest, edit_distance, param_type,
+    set_static_fields, static_fields,
 };
 pub use format::{Format, FormatError, FormatScratch};
 pub use list::{ListFormat, ListOptions, write_list};

@@ -41,7 +41,9 @@ fn registry_matches_libs() {
         }
     }
     let plugin = json("plugin_fields.json")[CONTAINER_PLUGIN].as_array().unwrap().len();
-    assert_eq!(fields().len(), expected.len() + plugin);
+    // Plus `static`, the entry of Falco's configured `static_fields` (`static.NAME`).
+    assert_eq!(fields().len(), expected.len() + plugin + 1);
+    assert_eq!(lookup("static").unwrap().class, Class::Static);
     for (class, want) in &expected {
         let name = want["name"].as_str().unwrap();
         let got = lookup(name).unwrap_or_else(|| panic!("{name} missing"));

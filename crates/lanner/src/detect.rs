@@ -140,6 +140,9 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
     for file in config.files() {
         log.log(&format!("lanner initialized with configuration file: {}", file.display()));
     }
+    // `static_fields` exist as `static.NAME` for the conditions and outputs about to load.
+    let statics = static_fields(&config)?;
+    lanner_fields::set_static_fields(statics.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     if !args.validate.is_empty() {
         return validate(&args.validate, &settings);
     }
@@ -175,6 +178,11 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
         anyhow::anyhow!("config key `priority`: unknown priority `{}`", settings.priority)
     })?;
     let append = append_outputs(&settings)?;
+    // What `suggested_output` appends: the container fields Falco's container plugin suggests
+    // (built into lanner), then the static fields.
+    let static_names: Vec<String> = statics.iter().map(|(k, _)| format!("static.{k}")).collect();
+    let mut suggested: Vec<&str> = lanner_outputs::suggested_fields().collect();
+    suggested.extend(static_names.iter().map(String::as_str));
     let mut outputs = Vec::with_capacity(loaded.ruleset.rules.len());
     let mut entries = Vec::with_capacity(loaded.ruleset.rules.len());
     for rule in &loaded.ruleset.rules {
@@ -184,7 +192,7 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
             &rule.source,
             rule.tags.iter().map(String::as_str),
         );
-        let output = RuleOutput::new(alert_rule, &rule.output, &append, &[])
+        let output = RuleOutput::new(alert_rule, &rule.output, &append, &suggested)
             .map_err(|e| anyhow::anyhow!("rule `{}`: output: {e}", rule.name))?;
         outputs.push(output);
         entries.push(RuleEntry {
@@ -332,6 +340,30 @@ fn legacy_enter_events(config: &Config) -> anyhow::Result<bool> {
         Some(other) => anyhow::bail!(
             "config key `legacy_enter_events`: expected true or false, found {other:?}"
         ),
+    }
+}
+
+/// `static_fields`: a map of names to values (`${ENV}` expanded), in the order written.
+fn static_fields(config: &Config) -> anyhow::Result<Vec<(String, String)>> {
+    use serde_yaml_ng::Value;
+    match config.get("static_fields") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Mapping(map)) => map
+            .iter()
+            .map(|(k, v)| {
+                let name = k.as_str().ok_or_else(|| {
+                    anyhow::anyhow!("config key `static_fields`: names must be strings")
+                })?;
+                let value = match v {
+                    Value::String(s) => lanner_config::expand_env(s, |k| std::env::var(k).ok()),
+                    Value::Bool(b) => b.to_string(),
+                    Value::Number(n) => n.to_string(),
+                    _ => anyhow::bail!("config key `static_fields.{name}`: expected a value"),
+                };
+                Ok((name.to_owned(), value))
+            })
+            .collect(),
+        Some(_) => anyhow::bail!("config key `static_fields`: expected a map of names to values"),
     }
 }
 

@@ -87,3 +87,54 @@ fn no_rules_files_is_an_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("You must specify at least one rules file"), "{stderr}");
 }
+
+/// `static_fields` of falco.yaml: `static.NAME` in conditions and outputs, and appended as
+/// `static_NAME=value` by `suggested_output`, with the container plugin's suggested fields.
+#[test]
+fn static_fields_in_conditions_and_outputs() {
+    let dir = std::env::temp_dir().join(format!("lanner-static-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("falco.yaml");
+    std::fs::write(
+        &config,
+        "static_fields:\n  env: prod\n  team: ${LANNER_TEST_TEAM}\nappend_output:\n  - suggested_output: true\n",
+    )
+    .unwrap();
+    let rules = dir.join("rules.yaml");
+    std::fs::write(
+        &rules,
+        "- rule: open_in_prod\n  desc: d\n  condition: evt.type=open and proc.name=cat and static.env=prod\n  output: opened %fd.name in %static.env\n  priority: WARNING\n",
+    )
+    .unwrap();
+    let capture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/scap/cat_write.scap");
+    let out = Command::new(env!("CARGO_BIN_EXE_lanner"))
+        .args(["-c", config.to_str().unwrap(), "-r", rules.to_str().unwrap()])
+        .args(["-e", capture.to_str().unwrap(), "-o", "log_stderr=false"])
+        .env("LANNER_TEST_TEAM", "blue")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = stdout(&out);
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.ends_with(
+            ": Warning opened /etc/ld.so.cache in prod container_id=host container_name=host \
+             container_image_repository= container_image_tag= k8s_pod_name=<NA> \
+             k8s_ns_name=<NA> static_env=prod static_team=blue"
+        ),
+        "{first}"
+    );
+    assert!(text.contains("open_in_prod: 4"), "{text}");
+
+    // An unknown static field is a load error naming it.
+    let bad = dir.join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "- rule: r\n  desc: d\n  condition: evt.type=open and static.nope=x\n  output: o\n  priority: INFO\n",
+    )
+    .unwrap();
+    let out = lanner(&["-c", config.to_str().unwrap(), "-V", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("static.nope"), "{}", stdout(&out));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

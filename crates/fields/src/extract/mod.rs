@@ -151,5 +151,10 @@ pub fn extract(
         Class::User | Class::Group | Class::FdList | Class::FsPath | Class::Util => {
             misc::extract(field, ctx, check, out)
         }
+        Class::Static => {
+            if let crate::field::FieldArg::Static { value, .. } = field.arg() {
+                out.push_bytes(value.as_bytes());
+            }
+        }
     }
 }

@@ -60,6 +60,8 @@ pub enum Class {
     Util,
     /// `fdlist.*`.
     FdList,
+    /// `static.*`: the `static_fields` of the configuration.
+    Static,
 }
 
 impl Class {
@@ -69,7 +71,7 @@ impl Class {
     /// The container class sits where libs registered its built-in container class, before
     /// the container plugin took its fields over (libs 0.20); the plugin's class comes after
     /// every built-in one in Falco's own listing.
-    pub const ALL: [Class; 10] = [
+    pub const ALL: [Class; 11] = [
         Class::Evt,
         Class::SyscallEvt,
         Class::Process,
@@ -80,6 +82,7 @@ impl Class {
         Class::FsPath,
         Class::Util,
         Class::FdList,
+        Class::Static,
     ];
 
     /// The class name, as libs names it (two classes are called `evt`).
@@ -94,6 +97,7 @@ impl Class {
             Class::FsPath => "fs.path",
             Class::Util => "util",
             Class::FdList => "fdlist",
+            Class::Static => "static",
         }
     }
 
@@ -129,13 +133,14 @@ impl Class {
                 "Every syscall that has a filesystem path in its arguments has these fields set with information related to the path arguments. This differs from the fd.* fields as it includes syscalls like unlink, rename, etc. that act directly on filesystem paths as compared to opened file descriptors."
             }
             Class::Util => "",
+            Class::Static => "Fields whose values the configuration sets (`static_fields`).",
         }
     }
 
     /// Whether listings leave the class out (libs' `FL_HIDDEN`: `util.cnt` exists for
-    /// formats but is not advertised).
+    /// formats but is not advertised; `static.*` exist only as configured).
     pub fn hidden(self) -> bool {
-        self == Class::Util
+        matches!(self, Class::Util | Class::Static)
     }
 }
 
@@ -534,4 +539,6 @@ pub enum FieldId {
     FsPathTarget,
     FsPathTargetraw,
     UtilCnt,
+    /// `static.NAME`: a value of `static_fields`.
+    Static,
 }

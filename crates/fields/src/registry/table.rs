@@ -2657,4 +2657,13 @@ pub(super) static FIELDS: &[FieldDef] = &[
         display: "Counter",
         desc: "incremental counter.",
     },
+    FieldDef {
+        id: Id::Static,
+        class: Class::Static,
+        name: "static",
+        ty: T::Charbuf,
+        flags: 0,
+        display: "Static field",
+        desc: "A value set in the configuration's static_fields, as static.NAME.",
+    },
 ];
