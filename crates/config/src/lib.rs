@@ -37,7 +37,7 @@ pub use tree::{MergeStrategy, expand_env};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// A file could not be read.
-    #[error("cannot read config file `{path}`: {source}")]
+    #[error("cannot read config file `{path}`")]
     Read {
         /// The file.
         path: PathBuf,
