@@ -818,6 +818,10 @@ fn dir_with_slash(path: &[u8]) -> Vec<u8> {
 
 /// `base` + `path`, with `.`, `..` and repeated slashes resolved.
 pub(crate) fn normalize(base: &[u8], path: &[u8]) -> Vec<u8> {
+    // Most paths are absolute and clean already (`/etc/ld.so.cache`): copy them as they are.
+    if base.is_empty() && is_clean_absolute(path) {
+        return path.to_vec();
+    }
     let absolute = base.first() == Some(&b'/') || (base.is_empty() && path.first() == Some(&b'/'));
     let mut parts: Vec<&[u8]> = Vec::new();
     for part in base.split(|&b| b == b'/').chain(path.split(|&b| b == b'/')) {
@@ -842,9 +846,30 @@ pub(crate) fn normalize(base: &[u8], path: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Whether an absolute path has no empty, `.` or `..` component (no `//`, no trailing `/`
+/// but for the root itself): normalizing it gives it back unchanged.
+fn is_clean_absolute(path: &[u8]) -> bool {
+    if path == b"/" {
+        return true;
+    }
+    path.first() == Some(&b'/')
+        && path[1..].split(|&b| b == b'/').all(|part| !matches!(part, b"" | b"." | b".."))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clean_absolute_paths_are_copied() {
+        for clean in [&b"/"[..], b"/etc/passwd", b"/a.b/..c/.d"] {
+            assert!(is_clean_absolute(clean), "{}", String::from_utf8_lossy(clean));
+            assert_eq!(normalize(b"", clean), clean);
+        }
+        for dirty in [&b"//etc"[..], b"/etc/", b"/./x", b"/a/../b", b"/a/.", b"rel", b""] {
+            assert!(!is_clean_absolute(dirty), "{}", String::from_utf8_lossy(dirty));
+        }
+    }
 
     #[test]
     fn normalizes_paths() {

@@ -121,10 +121,13 @@ pub(super) fn extract(field: &Field, ctx: &EventContext<'_>, out: &mut Values) {
     }
     let tid = ev.tid();
     let fdnum = ctx.state.event_fd();
-    // A failed connect reports what it tried, not the fd's previous state.
-    let failed_connect = ev.name() == "connect"
-        && ev.direction() == Direction::Exit
-        && ev.param_by_name("res").is_some_and(|r| int(r) < 0);
+    // A failed connect reports what it tried, not the fd's previous state (worked out only for
+    // the fields that show it).
+    let failed_connect = || {
+        ev.direction() == Direction::Exit
+            && ev.name() == "connect"
+            && ev.param_by_name("res").is_some_and(|r| int(r) < 0)
+    };
     let fd = ctx.event_fd();
     let id = field.id();
     match id {
@@ -142,7 +145,7 @@ pub(super) fn extract(field: &Field, ctx: &EventContext<'_>, out: &mut Values) {
         }
         I::FdName => {
             return match fd {
-                Some(f) if !failed_connect => out.push_bytes(&f.name),
+                Some(f) if !failed_connect() => out.push_bytes(&f.name),
                 _ => name_without_fd(ctx, out),
             };
         }
