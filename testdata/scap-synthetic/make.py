@@ -412,6 +412,7 @@ def attacks():
         pl_v9_entry(300, 300, b'cat', b'/usr/bin/cat', args=b'/etc/shadow\0'),
         pl_v9_entry(400, 400, b'curl', b'/usr/bin/curl'),
         pl_v9_entry(500, 500, b'sh', b'/bin/sh', cgroups=docker),
+        pl_v9_entry(600, 600, b'exploit', b'/home/alice/exploit', uid=1000, gid=1000, loginuid=1000),
     ]
     t = TS
     def step():
@@ -442,6 +443,23 @@ def attacks():
     ev += open_write(step(), 100, 7, b'/root/.ssh/authorized_keys')
     ev += open_write(step(), 100, 8, b'/etc/ld.so.preload')
     ev += open_write(step(), 100, 9, b'/home/alice/.bashrc')
+    q = lambda v: struct.pack('<q', v)
+    u = lambda v: struct.pack('<I', v)
+    # chmod u+s (PPM_S_ISUID | rwx for the owner)
+    ev += ev_v2(step(), 100, 315, [q(0), b'/tmp/rootsh\0', u(2048 | 256 | 128 | 64)])
+    # ptrace(PTRACE_ATTACH): the request is in the enter half, folded into the exit
+    ev += ev_v2(step(), 100, 168, [struct.pack('<H', 11), q(300)])
+    ev += ev_v2(step(), 100, 169, [q(0), q(0), q(0)])
+    # a symlink to /etc/shadow, a history file removed
+    ev += ev_v2(step(), 100, 181, [q(0), b'/etc/shadow\0', q(-100), b'/tmp/s\0'])
+    ev += ev_v2(step(), 100, 303, [q(0), q(-100), b'/root/.bash_history\0', u(0)])
+    # a process of a user who logged in as uid 1000 becomes root through setuid(0)
+    ev += ev_v2(step(), 600, 198, [u(0)])
+    ev += ev_v2(step(), 600, 199, [q(0)])
+    # setns by a program that is no container runtime, a mount inside a container
+    ev += ev_v2(step(), 100, 240, [q(3), u(0)])
+    ev += ev_v2(step(), 100, 241, [q(0)])
+    ev += ev_v2(step(), 500, 257, [q(0), b'/dev/sda1\0', b'/mnt\0', b'ext4\0'])
     return header_for(procs) + ev
 
 def header_for(pl_entries):

@@ -84,6 +84,13 @@ fn default_rules_detect_the_synthetic_attacks() {
         "Write below etc",
         "Write below binary directories",
         "Firewall rules flushed",
+        "Set-user-ID bit set on a file",
+        "Process injection with ptrace",
+        "Symlink to a sensitive file",
+        "Shell history deleted",
+        "Privilege change to root by a non-root process",
+        "Namespace change by non-runtime process",
+        "Mount inside a container",
     ];
     expected.sort_unstable();
     assert_eq!(fired, expected);
