@@ -460,6 +460,14 @@ def attacks():
     ev += ev_v2(step(), 100, 240, [q(3), u(0)])
     ev += ev_v2(step(), 100, 241, [q(0)])
     ev += ev_v2(step(), 500, 257, [q(0), b'/dev/sda1\0', b'/mnt\0', b'ext4\0'])
+    # an SSH private key read, writes below /boot and into cron, a log truncated (O_WRONLY|O_TRUNC)
+    ev += openat_x(step(), 400, 10, b'/root/.ssh/id_ed25519')
+    ev += open_write(step(), 400, 11, b'/boot/vmlinuz-evil')
+    ev += open_write(step(), 100, 12, b'/etc/cron.d/backdoor')
+    ev += ev_v2(step(), 100, 307, [q(13), q(-100), b'/var/log/auth.log\0', u(2 | 256), u(0), u(0)])
+    # sudo inside the container
+    ev += clone_child(step(), 503, 500, b'sh', docker)
+    ev += execve_full(step(), 503, 500, b'/usr/bin/sudo', b'sudo', args=b'-i\0', cgroups=docker)
     return header_for(procs) + ev
 
 def header_for(pl_entries):

@@ -91,6 +91,11 @@ fn default_rules_detect_the_synthetic_attacks() {
         "Privilege change to root by a non-root process",
         "Namespace change by non-runtime process",
         "Mount inside a container",
+        "Read of SSH private keys",
+        "Write below boot",
+        "Scheduled task created or changed",
+        "Log files cleared",
+        "Sudo or su in container",
     ];
     expected.sort_unstable();
     assert_eq!(fired, expected);
