@@ -429,6 +429,26 @@ impl Reader<'_> {
         Ok(())
     }
 
+    /// The deprecated `append: true` flag (warned about) and the `override` keys, which may not
+    /// be given together: (the flag, the keys to append, the keys to replace).
+    fn append_and_overrides(
+        &mut self,
+        item: &Node,
+        appendable: &[&str],
+        replaceable: &[&str],
+        ctx: &[Location],
+    ) -> R<(bool, BTreeSet<String>, BTreeSet<String>)> {
+        let append = self.decode_bool(item, "append", ctx)?.unwrap_or(false);
+        if append {
+            self.warn(Code::DeprecatedItem, WARNING_APPEND, ctx);
+        }
+        let (oa, or) = self.overrides(item, appendable, replaceable, ctx)?;
+        if append && (!oa.is_empty() || !or.is_empty()) {
+            return Err(yaml_validate(ERROR_OVERRIDE_APPEND, ctx));
+        }
+        Ok((append, oa, or))
+    }
+
     /// Falco's `decode_overrides`: the keys to append and to replace.
     fn overrides(
         &mut self,
@@ -500,15 +520,8 @@ impl Reader<'_> {
             );
         }
         let items = self.decode_items(item, &ctx)?;
-        let mut append = self.decode_bool(item, "append", &ctx)?.unwrap_or(false);
-        if append {
-            self.warn(Code::DeprecatedItem, WARNING_APPEND, &ctx);
-        }
-        let (oa, or) = self.overrides(item, &["items"], &["items"], &ctx)?;
-        if append && (!oa.is_empty() || !or.is_empty()) {
-            return Err(yaml_validate(ERROR_OVERRIDE_APPEND, &ctx));
-        }
-        append |= oa.contains("items");
+        let (flag, oa, _) = self.append_and_overrides(item, &["items"], &["items"], &ctx)?;
+        let append = flag || oa.contains("items");
         let id = self.col.next_id();
         if append {
             let Some(&i) = self.col.list_index.get(&name) else {
@@ -545,15 +558,9 @@ impl Reader<'_> {
         let cond_node = item.get("condition").map_or(item.mark, |n| n.mark);
         let cond_ctx = self.child(&ctx, ItemType::MacroCondition, "", cond_node);
         let origin = Origin { file: self.file, mark: cond_node };
-        let mut append = self.decode_bool(item, "append", &ctx)?.unwrap_or(false);
-        if append {
-            self.warn(Code::DeprecatedItem, WARNING_APPEND, &ctx);
-        }
-        let (oa, or) = self.overrides(item, &["condition"], &["condition"], &ctx)?;
-        if append && (!oa.is_empty() || !or.is_empty()) {
-            return Err(yaml_validate(ERROR_OVERRIDE_APPEND, &ctx));
-        }
-        append |= oa.contains("condition");
+        let (flag, oa, _) =
+            self.append_and_overrides(item, &["condition"], &["condition"], &ctx)?;
+        let append = flag || oa.contains("condition");
         let id = self.col.next_id();
         if append {
             let Some(&i) = self.col.macro_index.get(&name) else {
@@ -589,15 +596,9 @@ impl Reader<'_> {
         let name = self.require_str(item, "rule", &tmp)?;
         let ctx = self.child(root, ItemType::Rule, &name, item.mark);
         self.unknown_keys(item, RULE_KEYS, &ctx);
-        let has_append_flag = self.decode_bool(item, "append", &ctx)?.unwrap_or(false);
-        if has_append_flag {
-            self.warn(Code::DeprecatedItem, WARNING_APPEND, &ctx);
-        }
-        let (oa, or) = self.overrides(item, RULE_APPENDABLE, RULE_REPLACEABLE, &ctx)?;
+        let (has_append_flag, oa, or) =
+            self.append_and_overrides(item, RULE_APPENDABLE, RULE_REPLACEABLE, &ctx)?;
         let has_overrides = !oa.is_empty() || !or.is_empty();
-        if has_append_flag && has_overrides {
-            return Err(yaml_validate(ERROR_OVERRIDE_APPEND, &ctx));
-        }
         if has_overrides {
             let mut expected: BTreeSet<&str> = RULE_APPENDABLE
                 .iter()
