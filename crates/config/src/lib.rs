@@ -230,9 +230,13 @@ fn drop_in_files(path: &Path) -> Result<Vec<PathBuf>, ConfigError> {
     if !path.is_dir() {
         return Ok(Vec::new());
     }
-    let entries = std::fs::read_dir(path)
-        .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-    let mut files: Vec<PathBuf> = entries
+    yaml_files(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })
+}
+
+/// A directory's YAML files (`.yaml`, `.yml`), in lexicographic order: how Falco reads
+/// directories of configuration drop-ins and of rules files.
+pub fn yaml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))

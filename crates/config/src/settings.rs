@@ -74,6 +74,13 @@ pub struct Settings {
     pub append_output: Vec<Value>,
     /// `base_syscalls.all`.
     pub base_syscalls_all: bool,
+    /// `log_stderr`.
+    pub log_stderr: bool,
+    /// `static_fields`: names and values (`${ENV}` expanded), in the order written.
+    pub static_fields: Vec<(String, String)>,
+    /// `legacy_enter_events` (lanner's own key): rules see both halves of a syscall as
+    /// recorded, as Falco before 0.42 showed them.
+    pub legacy_enter_events: bool,
 }
 
 impl Settings {
@@ -133,6 +140,9 @@ impl Settings {
                 }
             },
             base_syscalls_all: r.bool("base_syscalls.all", false)?,
+            log_stderr: r.bool("log_stderr", true)?,
+            static_fields: r.map("static_fields")?,
+            legacy_enter_events: r.bool("legacy_enter_events", false)?,
         })
     }
 }
@@ -182,6 +192,26 @@ impl Reader<'_> {
                 })
                 .collect(),
             Some(_) => Ok(self.scalar(key)?.into_iter().collect()),
+        }
+    }
+
+    /// A map of names to scalar values, in the order written.
+    fn map(&self, key: &str) -> Result<Vec<(String, String)>, ConfigError> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Mapping(map)) => map
+                .keys()
+                .map(|k| {
+                    let name = k.as_str().ok_or_else(|| {
+                        self.bad(key, format!("names must be strings, not {}", kind(k)))
+                    })?;
+                    let value = self.scalar(&format!("{key}.{name}"))?.ok_or_else(|| {
+                        self.bad(&format!("{key}.{name}"), "expected a value".to_owned())
+                    })?;
+                    Ok((name.to_owned(), value))
+                })
+                .collect(),
+            Some(other) => Err(self.bad(key, format!("expected a map, found {}", kind(other)))),
         }
     }
 

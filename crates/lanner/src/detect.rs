@@ -128,10 +128,7 @@ impl DetectArgs {
 pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(args.config.as_deref(), &args.all_options())?;
     let settings = config.settings()?;
-    let log = Logger {
-        enabled: !matches!(config.get("log_stderr"), Some(serde_yaml_ng::Value::Bool(false))),
-        iso8601: settings.time_format_iso_8601,
-    };
+    let log = Logger { enabled: settings.log_stderr, iso8601: settings.time_format_iso_8601 };
     log.log(&format!(
         "lanner version: {} (rules engine version {})",
         env!("CARGO_PKG_VERSION"),
@@ -141,7 +138,7 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
         log.log(&format!("lanner initialized with configuration file: {}", file.display()));
     }
     // `static_fields` exist as `static.NAME` for the conditions and outputs about to load.
-    let statics = static_fields(&config)?;
+    let statics = &settings.static_fields;
     lanner_fields::set_static_fields(statics.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     if !args.validate.is_empty() {
         return validate(&args.validate, &settings);
@@ -209,7 +206,7 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
         RuleMatching::First => Matching::First,
         RuleMatching::All => Matching::All,
     });
-    if legacy_enter_events(&config)? {
+    if settings.legacy_enter_events {
         engine.set_enter_events(EnterEvents::Visible);
     }
     select(&mut engine, args, &settings);
@@ -289,16 +286,10 @@ fn rules_paths(given: Vec<PathBuf>) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for path in given {
         if path.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
-                .with_context(|| format!("cannot read rules directory `{}`", path.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.is_file()
-                        && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
-                })
-                .collect();
-            files.sort();
-            out.extend(files);
+            out.extend(
+                lanner_config::yaml_files(&path)
+                    .with_context(|| format!("cannot read rules directory `{}`", path.display()))?,
+            );
         } else {
             out.push(path);
         }
@@ -325,45 +316,6 @@ fn select(engine: &mut Engine, args: &DetectArgs, settings: &Settings) {
     if !args.run_tags.is_empty() {
         engine.enable_by_name("", NameMatch::Substring, false);
         engine.enable_by_tags(&args.run_tags, true);
-    }
-}
-
-/// `legacy_enter_events` (a lanner key): rules see enter events as recorded, as Falco before
-/// 0.42 did.
-fn legacy_enter_events(config: &Config) -> anyhow::Result<bool> {
-    use serde_yaml_ng::Value;
-    match config.get("legacy_enter_events") {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(Value::String(s)) if s == "true" => Ok(true),
-        Some(Value::String(s)) if s == "false" => Ok(false),
-        Some(other) => anyhow::bail!(
-            "config key `legacy_enter_events`: expected true or false, found {other:?}"
-        ),
-    }
-}
-
-/// `static_fields`: a map of names to values (`${ENV}` expanded), in the order written.
-fn static_fields(config: &Config) -> anyhow::Result<Vec<(String, String)>> {
-    use serde_yaml_ng::Value;
-    match config.get("static_fields") {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Mapping(map)) => map
-            .iter()
-            .map(|(k, v)| {
-                let name = k.as_str().ok_or_else(|| {
-                    anyhow::anyhow!("config key `static_fields`: names must be strings")
-                })?;
-                let value = match v {
-                    Value::String(s) => lanner_config::expand_env(s, |k| std::env::var(k).ok()),
-                    Value::Bool(b) => b.to_string(),
-                    Value::Number(n) => n.to_string(),
-                    _ => anyhow::bail!("config key `static_fields.{name}`: expected a value"),
-                };
-                Ok((name.to_owned(), value))
-            })
-            .collect(),
-        Some(_) => anyhow::bail!("config key `static_fields`: expected a map of names to values"),
     }
 }
 
