@@ -100,6 +100,20 @@ impl RuleEntry {
     }
 }
 
+impl From<&lanner_rules::Rule> for RuleEntry {
+    /// A loaded rule as the engine takes it.
+    fn from(rule: &lanner_rules::Rule) -> RuleEntry {
+        RuleEntry {
+            name: rule.name.clone(),
+            source: rule.source.clone(),
+            priority: rule.priority as u8,
+            tags: rule.tags.clone(),
+            enabled: rule.enabled,
+            filter: rule.filter.clone(),
+        }
+    }
+}
+
 /// A rule's position in the list given to [`Engine::new`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RuleId(pub u32);

@@ -192,14 +192,7 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
         let output = RuleOutput::new(alert_rule, &rule.output, &append, &suggested)
             .map_err(|e| anyhow::anyhow!("rule `{}`: output: {e}", rule.name))?;
         outputs.push(output);
-        entries.push(RuleEntry {
-            name: rule.name.clone(),
-            source: rule.source.clone(),
-            priority: rule.priority as u8,
-            tags: rule.tags.clone(),
-            enabled: rule.enabled,
-            filter: rule.filter.clone(),
-        });
+        entries.push(RuleEntry::from(rule));
     }
     let mut engine = Engine::new(entries, min_priority as u8);
     engine.set_matching(match settings.rule_matching {

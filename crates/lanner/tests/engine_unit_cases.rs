@@ -12,12 +12,11 @@ use lanner_filter::Filter;
 use lanner_outputs::{AlertRule, AppendOutput, RuleOutput};
 use lanner_rules::{LoadOptions, load};
 
-/// Rules `rule_A`, `rule_B`, `rule_C` on `evt.type=open` with the given tags, none enabled:
+/// A ruleset of rules on `evt.type=open` with the given names and tags, none enabled:
 /// Falco's `ruleset->add` indexes a rule without enabling it.
-fn ruleset(tags: &[&[&str]]) -> Engine {
-    let rules = ["rule_A", "rule_B", "rule_C"]
+fn ruleset(rules: &[(&str, &[&str])]) -> Engine {
+    let rules = rules
         .iter()
-        .zip(tags)
         .map(|(name, tags)| {
             let mut r = RuleEntry::new(*name, Filter::compile("evt.type=open").unwrap());
             r.enabled = false;
@@ -34,7 +33,8 @@ fn counts(rulesets: &[Engine]) -> Vec<usize> {
 
 #[test]
 fn ruleset_enable_disable_rules_using_names() {
-    let mut r: Vec<Engine> = (0..3).map(|_| ruleset(&[&[], &[], &[]])).collect();
+    let abc: [(&str, &[&str]); 3] = [("rule_A", &[]), ("rule_B", &[]), ("rule_C", &[])];
+    let mut r: Vec<Engine> = (0..3).map(|_| ruleset(&abc)).collect();
     r[0].enable_by_name("rule_A", NameMatch::Exact, true);
     assert_eq!(counts(&r), [1, 0, 0]);
     r[1].enable_by_name("rule_A", NameMatch::Exact, false);
@@ -53,24 +53,11 @@ fn ruleset_enable_disable_rules_using_names() {
 
 #[test]
 fn ruleset_enable_disable_rules_using_tags() {
-    let tags: [&[&str]; 2] = [
-        &["first_rule_A_tag", "second_rule_A_tag", "common_tag"],
-        &["first_rule_B_tag", "second_rule_B_tag", "common_tag"],
+    let ab: [(&str, &[&str]); 2] = [
+        ("rule_A", &["first_rule_A_tag", "second_rule_A_tag", "common_tag"]),
+        ("rule_B", &["first_rule_B_tag", "second_rule_B_tag", "common_tag"]),
     ];
-    let two = || {
-        let rules = ["rule_A", "rule_B"]
-            .iter()
-            .zip(tags)
-            .map(|(name, tags)| {
-                let mut r = RuleEntry::new(*name, Filter::compile("evt.type=open").unwrap());
-                r.enabled = false;
-                r.tags = tags.iter().map(|t| (*t).to_owned()).collect();
-                r
-            })
-            .collect();
-        Engine::new(rules, priority::DEBUG)
-    };
-    let mut r: Vec<Engine> = (0..3).map(|_| two()).collect();
+    let mut r: Vec<Engine> = (0..3).map(|_| ruleset(&ab)).collect();
     r[0].enable_by_tags(&["first_rule_A_tag"], true);
     assert_eq!(counts(&r), [1, 0, 0]);
     r[1].enable_by_tags(&["first_rule_A_tag"], false);
@@ -110,19 +97,7 @@ const SINGLE_RULE: &str = "
 fn entries() -> Vec<RuleEntry> {
     let loaded = load(&[("single_rule.yaml", SINGLE_RULE)], &LoadOptions::default());
     assert!(loaded.successful(), "{}", loaded.render());
-    loaded
-        .ruleset
-        .rules
-        .iter()
-        .map(|r| RuleEntry {
-            name: r.name.clone(),
-            source: r.source.clone(),
-            priority: r.priority as u8,
-            tags: r.tags.clone(),
-            enabled: r.enabled,
-            filter: r.filter.clone(),
-        })
-        .collect()
+    loaded.ruleset.rules.iter().map(RuleEntry::from).collect()
 }
 
 /// Falco's default ruleset (the enabled rules) and `n` custom rulesets (nothing enabled).
