@@ -450,6 +450,27 @@ impl Compiler<'_> {
         d
     }
 
+    /// `LOAD_ERR_COMPILE_CONDITION` for a condition (after list substitution) that does not
+    /// parse, the word at the parser's position underlined.
+    fn syntax_diag(
+        &self,
+        e: &syntax::ParseError,
+        ctx: &[Location],
+        text: &str,
+        origins: &[Origin],
+    ) -> Diagnostic {
+        let token = Self::token_at(text, e.position.offset);
+        self.condition_diag(
+            Code::ErrCompileCondition,
+            e.kind.to_string(),
+            ctx,
+            text,
+            token,
+            origins,
+            None,
+        )
+    }
+
     /// The token at a byte offset of a condition: the word there.
     fn token_at(text: &str, offset: usize) -> &str {
         let mut start = offset.min(text.len());
@@ -509,16 +530,7 @@ impl Compiler<'_> {
                     parsed.insert(m.name.clone(), e);
                 }
                 Err(e) => {
-                    let token = Self::token_at(&text, e.position.offset);
-                    let d = self.condition_diag(
-                        Code::ErrCompileCondition,
-                        e.kind.to_string(),
-                        &m.cond_ctx,
-                        &text,
-                        token,
-                        &m.cond_origins,
-                        None,
-                    );
+                    let d = self.syntax_diag(&e, &m.cond_ctx, &text, &m.cond_origins);
                     self.diags.push(d);
                 }
             }
@@ -725,16 +737,7 @@ impl Compiler<'_> {
         let ast = match parser.parse(&text) {
             Ok(ast) => ast,
             Err(e) => {
-                let token = Self::token_at(&text, e.position.offset);
-                let d = self.condition_diag(
-                    Code::ErrCompileCondition,
-                    e.kind.to_string(),
-                    &r.cond_ctx,
-                    &text,
-                    token,
-                    &r.cond_origins,
-                    None,
-                );
+                let d = self.syntax_diag(&e, &r.cond_ctx, &text, &r.cond_origins);
                 self.diags.push(d);
                 return None;
             }
@@ -812,16 +815,7 @@ impl Compiler<'_> {
         let filter = match source.compile(&ast, &text, defs) {
             Ok(f) => f,
             Err(CompileError::Syntax(e)) => {
-                let token = Self::token_at(&text, e.position.offset);
-                let d = self.condition_diag(
-                    Code::ErrCompileCondition,
-                    e.kind.to_string(),
-                    &r.cond_ctx,
-                    &text,
-                    token,
-                    &r.cond_origins,
-                    None,
-                );
+                let d = self.syntax_diag(&e, &r.cond_ctx, &text, &r.cond_origins);
                 self.diags.push(d);
                 return None;
             }
