@@ -354,8 +354,8 @@ impl Engine {
             return &scratch.matches;
         }
         let index = &self.sources[usize::from(source.0)];
-        let ty = if index.name == SYSCALL_SOURCE { usize::from(code) } else { PLUGIN_EVENT.into() };
-        let Some(list) = index.by_type.get(ty) else { return &scratch.matches };
+        // Plugin sources' events are all PLUGIN_EVENT, the type their rules are indexed under.
+        let Some(list) = index.by_type.get(usize::from(code)) else { return &scratch.matches };
         if scratch.filters.len() < self.rules.len() {
             scratch.filters.resize_with(self.rules.len(), Scratch::default);
         }
