@@ -400,6 +400,22 @@ impl EngineScratch {
 /// fold those into the exit event. Standalone events (process exit, scheduler switches,
 /// signal deliveries, page faults, container, plugin and async events) stay visible.
 pub fn is_syscall_enter(code: u16) -> bool {
+    // Worked out once for the whole table: this is asked for every event.
+    static ENTERS: std::sync::OnceLock<TypeSet> = std::sync::OnceLock::new();
+    ENTERS
+        .get_or_init(|| {
+            let mut set = TypeSet::none();
+            for code in 0..EVENT_MAX as u16 {
+                if has_exit_half(code) {
+                    set.insert(code);
+                }
+            }
+            set
+        })
+        .contains(code)
+}
+
+fn has_exit_half(code: u16) -> bool {
     if usize::from(code) + 1 >= EVENT_MAX || Direction::of(code) != Direction::Enter {
         return false;
     }
