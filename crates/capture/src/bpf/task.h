@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
+/*
+ * Reading a task's state for the process events (execve, clone ...): exe and arguments, cwd,
+ * credentials, namespaces, cgroups, tty, memory. CO-RE reads, so one object fits every kernel
+ * whose BTF has these fields.
+ */
+#pragma once
+
+#define MAX_PATH_COMPONENTS 32
+#define MAX_CGROUP_DEPTH 16
+#define NAME_MASK 255
+#define RLIMIT_NOFILE 7
+#define PIDTYPE_PGID 2
+
+/* container_of for kernel pointers read through CO-RE */
+#define mount_of(vfsmnt) ((struct mount *)((void *)(vfsmnt) - bpf_core_field_offset(struct mount, mnt)))
+
+struct path_walk {
+	struct scratch *s;
+	struct dentry *dentry;
+	struct mount *mnt;
+	struct dentry *mnt_root;
+};
+
+/* One step of the walk up from a dentry (a bpf_loop callback: the verifier checks it once,
+ * not once per component). */
+static long path_step(u32 i, void *ctx)
+{
+	struct path_walk *w = ctx;
+	struct dentry *dentry = w->dentry;
+	struct dentry *parent;
+	struct scratch *s = w->s;
+	if (!s || !dentry)
+		return 1;
+	parent = BPF_CORE_READ(dentry, d_parent);
+	if (dentry == w->mnt_root) {
+		struct mount *mnt = w->mnt;
+		struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+		if (mnt_parent == mnt)
+			return 1;
+		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = mnt_parent;
+		w->mnt_root = BPF_CORE_READ(mnt_parent, mnt.mnt_root);
+		return 0;
+	}
+	if (dentry == parent)
+		return 1;
+	u32 nlen = BPF_CORE_READ(dentry, d_name.len) & NAME_MASK;
+	const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+	u32 pos = s->walk_pos;
+	if (pos < nlen + 2 || pos > TMP_CAP)
+		return 1;
+	pos -= nlen;
+	bpf_probe_read_kernel(&s->tmp[pos & TMP_MASK], nlen, name);
+	pos -= 1;
+	s->tmp[pos & TMP_MASK] = '/';
+	s->walk_pos = pos;
+	w->dentry = parent;
+	return 0;
+}
+
+/* Builds the path of (vfsmnt, dentry) back to front in tmp[]; returns the start offset and sets
+ * *len to its length with the terminating NUL. */
+static __always_inline u32 build_path(struct scratch *s, struct vfsmount *vfsmnt,
+				      struct dentry *dentry, u32 *len)
+{
+	u32 end = TMP_CAP - 1;
+	struct path_walk w = {
+		.s = s,
+		.dentry = dentry,
+		.mnt = mount_of(vfsmnt),
+		.mnt_root = BPF_CORE_READ(vfsmnt, mnt_root),
+	};
+	s->tmp[end & TMP_MASK] = 0;
+	s->walk_pos = end;
+	bpf_loop(MAX_PATH_COMPONENTS, path_step, &w, 0);
+	u32 pos = s->walk_pos;
+	if (pos == end || pos > end) {
+		pos = end - 1;
+		s->tmp[pos & TMP_MASK] = '/';
+	}
+	*len = end + 1 - pos;
+	return pos;
+}
+
+static __always_inline void push_path(struct evb *e, struct vfsmount *mnt, struct dentry *dentry)
+{
+	u32 len = 0;
+	u32 start;
+	if (!mnt || !dentry) {
+		push_empty(e);
+		return;
+	}
+	start = build_path(e->s, mnt, dentry, &len);
+	push_tmp(e, start, len);
+}
+
+static __always_inline void push_cwd(struct evb *e, struct task_struct *task)
+{
+	struct path pwd = BPF_CORE_READ(task, fs, pwd);
+	push_path(e, pwd.mnt, pwd.dentry);
+}
+
+struct kernfs_node___pre615 {
+	struct kernfs_node *parent;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
+{
+	if (bpf_core_field_exists(struct kernfs_node___pre615, parent))
+		return BPF_CORE_READ((struct kernfs_node___pre615 *)kn, parent);
+	return BPF_CORE_READ(kn, __parent);
+}
+
+struct cgroup_walk {
+	struct scratch *s;
+	struct kernfs_node *kn;
+};
+
+static long cgroup_step(u32 i, void *ctx)
+{
+	struct cgroup_walk *w = ctx;
+	struct scratch *s = w->s;
+	struct kernfs_node *kn = w->kn;
+	struct kernfs_node *parent;
+	const char *name;
+	u32 nlen, pos = s ? s->walk_pos : 0;
+	if (!s || !kn)
+		return 1;
+	parent = kn_parent(kn);
+	if (!parent)
+		return 1; /* the root's own name is empty */
+	name = BPF_CORE_READ(kn, name);
+	long n = bpf_probe_read_kernel_str(&s->tmp[TMP_CAP], 256, name);
+	if (n <= 1)
+		return 1;
+	nlen = (u32)(n - 1) & NAME_MASK;
+	if (pos < nlen + 2 || pos > TMP_CAP)
+		return 1;
+	pos -= nlen;
+	bpf_probe_read_kernel(&s->tmp[pos & TMP_MASK], nlen, name);
+	pos -= 1;
+	s->tmp[pos & TMP_MASK] = '/';
+	s->walk_pos = pos;
+	w->kn = parent;
+	return 0;
+}
+
+/* The unified cgroup path, as "cpuset=P\0cpu=P\0memory=P\0pids=P\0" — the form libs gives a
+ * cgroup v2 process, which container detection reads. */
+static __always_inline void push_cgroups(struct evb *e, struct task_struct *task)
+{
+	struct scratch *s = e->s;
+	u32 end = TMP_CAP - 1;
+	struct cgroup_walk w = {
+		.s = s,
+		.kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn),
+	};
+	s->tmp[end & TMP_MASK] = 0;
+	s->walk_pos = end;
+	bpf_loop(MAX_CGROUP_DEPTH, cgroup_step, &w, 0);
+	u32 pos = s->walk_pos;
+	if (pos == end || pos > end) {
+		pos = end - 1;
+		s->tmp[pos & TMP_MASK] = '/';
+	}
+	u32 plen = end + 1 - pos; /* with NUL */
+	if (plen > 1024)
+		plen = 1024;
+	plen &= 2047;
+
+	/* four entries: prefix, then the path */
+	u32 start = e->pos;
+#define CGROUP_ENTRY(prefix)                                                                  \
+	__builtin_memcpy(&s->data[SAFE(e->pos)], prefix, sizeof(prefix) - 1);                   \
+	e->pos += sizeof(prefix) - 1;                                                            \
+	bpf_probe_read_kernel(&s->data[SAFE(e->pos)], plen, &s->tmp[pos & TMP_MASK]);          \
+	e->pos += plen;
+	CGROUP_ENTRY("cpuset=")
+	CGROUP_ENTRY("cpu=")
+	CGROUP_ENTRY("memory=")
+	CGROUP_ENTRY("pids=")
+#undef CGROUP_ENTRY
+	evb_set_len(e, e->pos - start);
+}
+
+/* exe (argv[0]) and the arguments after it, from the task's memory. */
+static __always_inline void push_exe_args(struct evb *e, struct task_struct *task)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	unsigned long start, end;
+	long n;
+
+	if (!mm) {
+		push_empty(e);
+		push_empty(e);
+		return;
+	}
+	start = BPF_CORE_READ(mm, arg_start);
+	end = BPF_CORE_READ(mm, arg_end);
+	n = bpf_probe_read_user_str(&e->s->data[SAFE(e->pos)], PARAM_CAP, (void *)start);
+	if (n <= 0) {
+		push_empty(e);
+		push_empty(e);
+		return;
+	}
+	e->pos += n;
+	evb_set_len(e, n);
+	if (start + n >= end) {
+		push_empty(e);
+		return;
+	}
+	push_user_bytes(e, (void *)(start + n), end - start - n);
+}
+
+static __always_inline void push_env(struct evb *e, struct task_struct *task)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	unsigned long start, end;
+	if (!mm) {
+		push_empty(e);
+		return;
+	}
+	start = BPF_CORE_READ(mm, env_start);
+	end = BPF_CORE_READ(mm, env_end);
+	push_user_bytes(e, (void *)start, end - start);
+}
+
+static __always_inline u32 task_mm_kb(struct mm_struct *mm, int which)
+{
+	/* which: 0 vm_size, 1 rss, 2 swap; pages to KiB (4 KiB pages) */
+	if (!mm)
+		return 0;
+	if (which == 0)
+		return (u32)(BPF_CORE_READ(mm, total_vm) << 2);
+	if (which == 1) {
+		s64 file = BPF_CORE_READ(mm, rss_stat[0].count);
+		s64 anon = BPF_CORE_READ(mm, rss_stat[1].count);
+		s64 shm = BPF_CORE_READ(mm, rss_stat[3].count);
+		s64 sum = file + anon + shm;
+		return sum > 0 ? (u32)(sum << 2) : 0;
+	}
+	s64 swap = BPF_CORE_READ(mm, rss_stat[2].count);
+	return swap > 0 ? (u32)(swap << 2) : 0;
+}
+
+static __always_inline s32 pid_vnr(struct pid *pid)
+{
+	unsigned int level;
+	if (!pid)
+		return 0;
+	level = BPF_CORE_READ(pid, level);
+	return BPF_CORE_READ(pid, numbers[level & 31].nr);
+}
+
+static __always_inline s32 pid_nr(struct pid *pid)
+{
+	if (!pid)
+		return 0;
+	return BPF_CORE_READ(pid, numbers[0].nr);
+}
+
+static __always_inline u32 task_tty(struct task_struct *task)
+{
+	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
+	if (!tty)
+		return 0;
+	int index = BPF_CORE_READ(tty, index);
+	int major = BPF_CORE_READ(tty, driver, major);
+	int minor = BPF_CORE_READ(tty, driver, minor_start);
+	minor += index;
+	/* new_encode_dev */
+	return (u32)((minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12));
+}
+
+static __always_inline u64 inode_time_ns(struct inode *ino, int mtime)
+{
+	if (bpf_core_field_exists(struct inode, i_ctime_sec)) {
+		if (mtime)
+			return BPF_CORE_READ(ino, i_mtime_sec) * 1000000000ULL +
+			       BPF_CORE_READ(ino, i_mtime_nsec);
+		return BPF_CORE_READ(ino, i_ctime_sec) * 1000000000ULL +
+		       BPF_CORE_READ(ino, i_ctime_nsec);
+	}
+	return 0;
+}
+
+/* The clone/unshare/setns flag bits, as PPM_CL_* */
+static __always_inline u32 clone_flags_to_scap(u64 f)
+{
+	u32 r = 0;
+	if (f & 0x00000400) r |= 1;         /* CLONE_FILES */
+	if (f & 0x00000200) r |= 2;         /* CLONE_FS */
+	if (f & 0x80000000) r |= 4;         /* CLONE_IO */
+	if (f & 0x08000000) r |= 8;         /* CLONE_NEWIPC */
+	if (f & 0x40000000) r |= 16;        /* CLONE_NEWNET */
+	if (f & 0x00020000) r |= 32;        /* CLONE_NEWNS */
+	if (f & 0x20000000) r |= 64;        /* CLONE_NEWPID */
+	if (f & 0x04000000) r |= 128;       /* CLONE_NEWUTS */
+	if (f & 0x00008000) r |= 256;       /* CLONE_PARENT */
+	if (f & 0x00100000) r |= 512;       /* CLONE_PARENT_SETTID */
+	if (f & 0x00002000) r |= 1024;      /* CLONE_PTRACE */
+	if (f & 0x00000800) r |= 2048;      /* CLONE_SIGHAND */
+	if (f & 0x00040000) r |= 4096;      /* CLONE_SYSVSEM */
+	if (f & 0x00010000) r |= 8192;      /* CLONE_THREAD */
+	if (f & 0x00800000) r |= 16384;     /* CLONE_UNTRACED */
+	if (f & 0x00000100) r |= 32768;     /* CLONE_VM */
+	if (f & 0x10000000) r |= 1048576;   /* CLONE_NEWUSER */
+	if (f & 0x00200000) r |= 8388608;   /* CLONE_CHILD_CLEARTID */
+	if (f & 0x01000000) r |= 16777216;  /* CLONE_CHILD_SETTID */
+	if (f & 0x00080000) r |= 33554432;  /* CLONE_SETTLS */
+	if (f & 0x00004000) r |= 134217728; /* CLONE_VFORK */
+	if (f & 0x02000000) r |= 268435456; /* CLONE_NEWCGROUP */
+	return r;
+}
+
+static __always_inline u32 open_flags_to_scap(u64 f)
+{
+	u32 r = 0;
+	switch (f & 3) {
+	case 0: r |= 1; break; /* O_RDONLY */
+	case 1: r |= 2; break; /* O_WRONLY */
+	case 2: r |= 3; break; /* O_RDWR */
+	}
+	if (f & 0100) r |= 4;          /* O_CREAT */
+	if (f & 02000) r |= 8;         /* O_APPEND */
+	if (f & 010000) r |= 16;       /* O_DSYNC */
+	if (f & 0200) r |= 32;         /* O_EXCL */
+	if (f & 04000) r |= 64;        /* O_NONBLOCK */
+	if (f & 04000000) r |= 128;    /* O_SYNC (__O_SYNC) */
+	if (f & 01000) r |= 256;       /* O_TRUNC */
+	if (f & 040000) r |= 512;      /* O_DIRECT */
+	if (f & 0200000) r |= 1024;    /* O_DIRECTORY */
+	if (f & 0100000) r |= 2048;    /* O_LARGEFILE */
+	if (f & 02000000) r |= 4096;   /* O_CLOEXEC */
+	if (f & 020000000) r |= 8192;  /* O_TMPFILE (__O_TMPFILE) */
+	return r;
+}
+
+static __always_inline u32 task_flags_bits(struct task_struct *task)
+{
+	u32 r = 0;
+	/* PPM_CL_IS_MAIN_THREAD when tid == tgid */
+	if (BPF_CORE_READ(task, pid) == BPF_CORE_READ(task, tgid))
+		r |= 1073741824;
+	/* PPM_CL_CHILD_IN_PIDNS when the task is not in the initial pid namespace */
+	if (BPF_CORE_READ(task, thread_pid, level) != 0)
+		r |= 536870912;
+	return r;
+}
+
+static __always_inline struct file *task_fd_file(struct task_struct *task, s64 fd)
+{
+	struct file **fds;
+	unsigned int max;
+	struct file *f = 0;
+	if (fd < 0)
+		return 0;
+	max = BPF_CORE_READ(task, files, fdt, max_fds);
+	if ((u64)fd >= max)
+		return 0;
+	fds = BPF_CORE_READ(task, files, fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd & 0xffff]);
+	return f;
+}
+
+/* The device and inode of the file behind `fd`. */
+static __always_inline void fd_dev_ino(struct task_struct *task, s64 fd, u32 *dev, u64 *ino)
+{
+	struct file *f = task_fd_file(task, fd);
+	*dev = 0;
+	*ino = 0;
+	if (!f)
+		return;
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
+	*ino = BPF_CORE_READ(inode, i_ino);
+	u32 kdev = BPF_CORE_READ(inode, i_sb, s_dev);
+	/* kernel dev_t (major << 20 | minor) to new_encode_dev */
+	u32 major = kdev >> 20, minor = kdev & 0xfffff;
+	*dev = (minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12);
+}

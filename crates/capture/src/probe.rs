@@ -1,0 +1,334 @@
+//! Loading the probe, attaching it, and reading what it writes.
+
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, AsRawFd};
+use std::path::Path;
+
+use lanner_event::RawEvent;
+use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+use libbpf_rs::{Link, MapCore, MapFlags, MapHandle, MapType, OpenObject};
+
+use crate::CaptureError;
+use crate::ring::{Ring, record_ts};
+use crate::skel::{ProbeSkel, ProbeSkelBuilder};
+use crate::syscalls::Syscall;
+
+/// How the probe's programs hook the exit of system calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttachMode {
+    /// One program on the raw `sys_exit` tracepoint (with BTF), which runs for every syscall
+    /// and jumps to the filler of the needed ones through a program array.
+    TpBtf,
+    /// One program per needed syscall on `syscalls:sys_exit_<name>`: the other syscalls never
+    /// enter BPF, but every syscall pays the tracepoint's slow path.
+    Tracepoints,
+}
+
+impl AttachMode {
+    /// The name the log and the stats show.
+    pub fn name(self) -> &'static str {
+        match self {
+            AttachMode::TpBtf => "tp_btf/sys_exit",
+            AttachMode::Tracepoints => "tracepoint/syscalls",
+        }
+    }
+}
+
+/// What to load.
+#[derive(Clone, Debug)]
+pub struct ProbeOptions {
+    /// The syscalls to capture.
+    pub syscalls: Vec<&'static Syscall>,
+    /// The attachment, or `None` to choose (per-syscall tracepoints when tracefs has them).
+    pub mode: Option<AttachMode>,
+    /// Bytes of ring buffer per CPU (rounded up to a power of two, at least one page).
+    pub buffer_bytes: usize,
+    /// Leave out this process's own syscalls (on by default: an agent watching its own
+    /// writes feeds back on itself).
+    pub exclude_self: bool,
+}
+
+impl Default for ProbeOptions {
+    fn default() -> Self {
+        ProbeOptions { syscalls: Vec::new(), mode: None, buffer_bytes: 8 << 20, exclude_self: true }
+    }
+}
+
+/// The probe's counters for one CPU.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuCounters {
+    /// Events written to the ring buffer.
+    pub events: u64,
+    /// Events lost because the ring buffer was full.
+    pub drops_buffer_full: u64,
+    /// Events lost because the CPU had no ring buffer.
+    pub drops_no_buffer: u64,
+    /// Events lost because they were larger than the probe's limit.
+    pub drops_too_large: u64,
+}
+
+impl CpuCounters {
+    /// All drops.
+    pub fn drops(&self) -> u64 {
+        self.drops_buffer_full + self.drops_no_buffer + self.drops_too_large
+    }
+}
+
+/// The loaded, attached probe and its ring buffers.
+pub struct Probe {
+    // Drop order matters: links first (detach), then rings, then the skeleton, then the
+    // object storage the skeleton borrows.
+    links: Vec<Link>,
+    rings: Vec<Ring>,
+    _ring_maps: Vec<MapHandle>,
+    skel: ProbeSkel<'static>,
+    _storage: Box<MaybeUninit<OpenObject>>,
+    mode: AttachMode,
+    syscalls: Vec<&'static Syscall>,
+    unavailable: Vec<&'static Syscall>,
+    /// The CPU of the record `next` returned last, to consume it on the next call.
+    current: Option<usize>,
+}
+
+fn boot_time_ns() -> u64 {
+    let mut real = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut boot = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes into the timespecs we own.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_REALTIME, &mut real);
+        libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut boot);
+    }
+    let ns = |t: libc::timespec| t.tv_sec as i128 * 1_000_000_000 + t.tv_nsec as i128;
+    (ns(real) - ns(boot)).max(0) as u64
+}
+
+/// The directory of the syscall tracepoints, if tracefs is there.
+fn syscall_tracepoints() -> Option<&'static Path> {
+    ["/sys/kernel/tracing/events/syscalls", "/sys/kernel/debug/tracing/events/syscalls"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.is_dir())
+}
+
+/// Where tracefs is, mounting it when the kernel has it but nobody mounted it.
+fn tracefs_ready() -> bool {
+    let events = Path::new("/sys/kernel/tracing/events/syscalls");
+    if events.is_dir() {
+        return true;
+    }
+    if Path::new("/sys/kernel/debug/tracing/events/syscalls").is_dir() {
+        return true;
+    }
+    let target = c"/sys/kernel/tracing";
+    // SAFETY: mount(2) with NUL-terminated strings that live for the call.
+    let rc = unsafe {
+        libc::mount(c"tracefs".as_ptr(), target.as_ptr(), c"tracefs".as_ptr(), 0, std::ptr::null())
+    };
+    rc == 0 && events.is_dir()
+}
+
+impl Probe {
+    /// Loads the probe for `options.syscalls` and attaches it.
+    pub fn open(options: &ProbeOptions) -> Result<Probe, CaptureError> {
+        let mode = match options.mode {
+            Some(m) => m,
+            None if tracefs_ready() => AttachMode::Tracepoints,
+            None => AttachMode::TpBtf,
+        };
+        if mode == AttachMode::Tracepoints && !tracefs_ready() {
+            return Err(CaptureError::NoTracefs);
+        }
+        // Per-syscall tracepoints exist only for the syscalls this kernel implements; the
+        // others fail with ENOSYS whatever happens, and are reported as not captured.
+        let (syscalls, unavailable): (Vec<&'static Syscall>, Vec<&'static Syscall>) =
+            match (mode, syscall_tracepoints()) {
+                (AttachMode::Tracepoints, Some(dir)) => options
+                    .syscalls
+                    .iter()
+                    .partition(|s| dir.join(format!("sys_exit_{}", s.tracepoint)).is_dir()),
+                _ => (options.syscalls.clone(), Vec::new()),
+            };
+        let ncpus = libbpf_rs::num_possible_cpus().map_err(CaptureError::bpf("count CPUs"))?;
+        let size = options.buffer_bytes.max(4096).next_power_of_two();
+        let opts = libbpf_rs::libbpf_sys::bpf_map_create_opts {
+            sz: size_of::<libbpf_rs::libbpf_sys::bpf_map_create_opts>() as _,
+            ..Default::default()
+        };
+        let mut ring_maps = Vec::with_capacity(ncpus);
+        for cpu in 0..ncpus {
+            let name = format!("lanner_rb{cpu}");
+            let map = MapHandle::create(MapType::RingBuf, Some(name), 0, 0, size as u32, &opts)
+                .map_err(CaptureError::bpf("create a ring buffer"))?;
+            ring_maps.push(map);
+        }
+
+        let mut storage = Box::new(MaybeUninit::<OpenObject>::uninit());
+        // SAFETY: the skeleton borrows the object storage for its whole life. The storage is
+        // boxed (it does not move when `Probe` moves) and `Probe` declares `skel` before
+        // `_storage`, so the skeleton is dropped first; nothing else reaches the storage.
+        let storage_ref: &'static mut MaybeUninit<OpenObject> =
+            unsafe { &mut *std::ptr::from_mut(storage.as_mut()) };
+        let mut open = ProbeSkelBuilder::default()
+            .open(storage_ref)
+            .map_err(CaptureError::bpf("open the probe"))?;
+        if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
+            ro.boot_time_ns = boot_time_ns();
+            ro.own_tgid = if options.exclude_self { std::process::id() } else { 0 };
+        }
+        open.maps
+            .scratch_map
+            .set_max_entries(ncpus as u32)
+            .map_err(CaptureError::bpf("size the scratch array"))?;
+        open.maps
+            .ringbufs
+            .set_max_entries(ncpus as u32)
+            .map_err(CaptureError::bpf("size the ring buffer array"))?;
+        open.maps
+            .ringbufs
+            .set_inner_map_fd(ring_maps[0].as_fd())
+            .map_err(CaptureError::bpf("set the ring buffer template"))?;
+        let wanted_prefix = match mode {
+            AttachMode::TpBtf => "x_",
+            AttachMode::Tracepoints => "t_",
+        };
+        for mut prog in open.open_object_mut().progs_mut() {
+            let name = prog.name().to_string_lossy().into_owned();
+            let load = match name.as_str() {
+                "dispatch_exit" => mode == AttachMode::TpBtf,
+                "sched_exit" => true,
+                n => n
+                    .strip_prefix(wanted_prefix)
+                    .is_some_and(|sc| syscalls.iter().any(|s| s.name == sc)),
+            };
+            prog.set_autoload(load);
+        }
+        let skel = open.load().map_err(CaptureError::bpf("load the probe"))?;
+        for (cpu, map) in ring_maps.iter().enumerate() {
+            let key = (cpu as u32).to_ne_bytes();
+            let value = map.as_fd().as_raw_fd().to_ne_bytes();
+            skel.maps
+                .ringbufs
+                .update(&key, &value, MapFlags::ANY)
+                .map_err(CaptureError::bpf("install a ring buffer"))?;
+        }
+        let mut rings = Vec::with_capacity(ncpus);
+        for map in &ring_maps {
+            rings.push(Ring::map(map.as_fd(), size).map_err(CaptureError::Map)?);
+        }
+
+        let mut links = Vec::new();
+        for prog in skel.object().progs_mut() {
+            let name = prog.name().to_string_lossy().into_owned();
+            if !prog.autoload() {
+                continue;
+            }
+            if mode == AttachMode::TpBtf && name.starts_with("x_") {
+                let sc = syscalls
+                    .iter()
+                    .find(|s| Some(s.name) == name.strip_prefix("x_"))
+                    .ok_or(CaptureError::Internal("a loaded filler without its syscall"))?;
+                let key = sc.nr.to_ne_bytes();
+                let value = prog.as_fd().as_raw_fd().to_ne_bytes();
+                skel.maps
+                    .exit_tail
+                    .update(&key, &value, MapFlags::ANY)
+                    .map_err(CaptureError::bpf("install a filler"))?;
+                continue;
+            }
+            let link = prog.attach().map_err(CaptureError::bpf_named("attach", &name))?;
+            links.push(link);
+        }
+        Ok(Probe {
+            links,
+            rings,
+            _ring_maps: ring_maps,
+            skel,
+            _storage: storage,
+            mode,
+            syscalls,
+            unavailable,
+            current: None,
+        })
+    }
+
+    /// The attachment in use.
+    pub fn mode(&self) -> AttachMode {
+        self.mode
+    }
+
+    /// The syscalls captured.
+    pub fn syscalls(&self) -> &[&'static Syscall] {
+        &self.syscalls
+    }
+
+    /// The syscalls asked for that this kernel has no tracepoint for (it does not implement
+    /// them), so not captured.
+    pub fn unavailable(&self) -> &[&'static Syscall] {
+        &self.unavailable
+    }
+
+    /// How many programs are attached.
+    pub fn attached(&self) -> usize {
+        self.links.len()
+    }
+
+    /// The number of CPUs (ring buffers).
+    pub fn cpus(&self) -> usize {
+        self.rings.len()
+    }
+
+    /// The next event in timestamp order among those the CPUs have written so far, with its
+    /// CPU; `None` when every buffer is empty (call again later). The previous event is
+    /// released by this call.
+    pub fn next_event(&mut self) -> Option<(u16, Result<RawEvent<'_>, lanner_event::DecodeError>)> {
+        if let Some(cpu) = self.current.take() {
+            self.rings[cpu].consume();
+        }
+        let mut best: Option<(usize, u64)> = None;
+        for (cpu, ring) in self.rings.iter_mut().enumerate() {
+            if let Some(rec) = ring.peek() {
+                let ts = record_ts(rec);
+                if best.is_none_or(|(_, t)| ts < t) {
+                    best = Some((cpu, ts));
+                }
+            }
+        }
+        let (cpu, _) = best?;
+        self.current = Some(cpu);
+        let rec = self.rings[cpu].peek()?;
+        Some((cpu as u16, RawEvent::new(rec)))
+    }
+
+    /// Bytes waiting in all ring buffers.
+    pub fn pending(&self) -> u64 {
+        self.rings.iter().map(Ring::pending).sum()
+    }
+
+    /// The probe's counters, per CPU.
+    pub fn counters(&self) -> Result<Vec<CpuCounters>, CaptureError> {
+        let key = 0u32.to_ne_bytes();
+        let values = self
+            .skel
+            .maps
+            .counters_map
+            .lookup_percpu(&key, MapFlags::ANY)
+            .map_err(CaptureError::bpf("read the counters"))?
+            .unwrap_or_default();
+        Ok(values
+            .iter()
+            .map(|v| {
+                let word = |i: usize| {
+                    v.get(i * 8..i * 8 + 8)
+                        .and_then(|b| b.try_into().ok())
+                        .map_or(0, u64::from_ne_bytes)
+                };
+                CpuCounters {
+                    events: word(0),
+                    drops_buffer_full: word(1),
+                    drops_no_buffer: word(2),
+                    drops_too_large: word(3),
+                }
+            })
+            .collect())
+    }
+}
