@@ -74,6 +74,13 @@ pub struct Settings {
     pub append_output: Vec<Value>,
     /// `base_syscalls.all`.
     pub base_syscalls_all: bool,
+    /// `base_syscalls.custom_set`: syscall names added to the capture (`!name` removes).
+    pub base_syscalls_custom_set: Vec<String>,
+    /// `base_syscalls.repair`.
+    pub base_syscalls_repair: bool,
+    /// Bytes of ring buffer per CPU, from `engine.<kind>.buf_size_preset` (Falco's presets:
+    /// 1 → 1 MiB, 2 → 2 MiB ... 4 → 8 MiB, the default ... 10 → 512 MiB).
+    pub ring_buffer_bytes: usize,
     /// `log_stderr`.
     pub log_stderr: bool,
     /// `static_fields`: names and values (`${ENV}` expanded), in the order written.
@@ -140,6 +147,16 @@ impl Settings {
                 }
             },
             base_syscalls_all: r.bool("base_syscalls.all", false)?,
+            base_syscalls_custom_set: r.strings("base_syscalls.custom_set")?,
+            base_syscalls_repair: r.bool("base_syscalls.repair", false)?,
+            ring_buffer_bytes: {
+                let kind = r.string("engine.kind", "kmod")?;
+                let key = format!("engine.{kind}.buf_size_preset");
+                match r.string(&key, "4")?.parse::<u32>() {
+                    Ok(p @ 1..=10) => 1usize << (19 + p),
+                    _ => return Err(r.bad(&key, "expected a preset from 1 to 10".to_owned())),
+                }
+            },
             log_stderr: r.bool("log_stderr", true)?,
             static_fields: r.map("static_fields")?,
             legacy_enter_events: r.bool("legacy_enter_events", false)?,

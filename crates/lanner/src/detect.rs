@@ -98,22 +98,19 @@ pub(crate) struct DetectArgs {
     /// Disable the rules whose name contains this text (repeatable).
     #[arg(short = 'D', value_name = "SUBSTRING")]
     pub(crate) disable_rules: Vec<String>,
+
+    /// Live capture: also record every captured event (and the /proc scan it started from)
+    /// to this `.scap` file, which `lanner inspect -r` and `sysdig -r` read.
+    #[arg(short = 'w', value_name = "CAPTURE_OUT")]
+    pub(crate) write: Option<PathBuf>,
 }
 
-impl DetectArgs {
-    /// Whether any of Falco's run flags was given (otherwise `lanner` alone runs the default
-    /// job).
-    pub(crate) fn any(&self) -> bool {
-        !self.rules.is_empty()
-            || self.config.is_some()
-            || !self.options.is_empty()
-            || self.capture.is_some()
-            || !self.validate.is_empty()
-            || self.describe_all
-            || self.describe.is_some()
-            || self.dry_run
-    }
+/// lanner's default rules, built in: what `lanner` runs when no rules file is named (neither
+/// with `-r` nor by a configuration file's `rules_files`).
+pub(crate) const DEFAULT_RULES: &str = include_str!("../../../rules/lanner_rules.yaml");
+const DEFAULT_RULES_NAME: &str = "lanner_rules.yaml (built in)";
 
+impl DetectArgs {
     fn all_options(&self) -> Vec<String> {
         let mut options = self.options.clone();
         if let Some(capture) = &self.capture {
@@ -148,12 +145,18 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
     {
         anyhow::bail!("You can not specify both disabled (-D/-T) and enabled (-t) rules");
     }
-    let paths = rules_paths(if args.rules.is_empty() {
-        settings.rules_files.iter().map(PathBuf::from).collect()
+    // Without -r and without a configuration file, lanner runs its own default rules.
+    let builtin = args.rules.is_empty() && args.config.is_none() && args.validate.is_empty();
+    let paths = if builtin {
+        Vec::new()
     } else {
-        args.rules.clone()
-    })?;
-    if paths.is_empty() {
+        rules_paths(if args.rules.is_empty() {
+            settings.rules_files.iter().map(PathBuf::from).collect()
+        } else {
+            args.rules.clone()
+        })?
+    };
+    if paths.is_empty() && !builtin {
         anyhow::bail!(
             "You must specify at least one rules file/directory via -r or a rules_file entry \
              in falco.yaml"
@@ -163,7 +166,12 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
     for path in &paths {
         log.log(&format!("   {}", path.display()));
     }
-    let loaded = lanner_rules::load_files(&paths, &LoadOptions::default());
+    let loaded = if builtin {
+        log.log(&format!("   {DEFAULT_RULES_NAME}"));
+        lanner_rules::load(&[(DEFAULT_RULES_NAME, DEFAULT_RULES)], &LoadOptions::default())
+    } else {
+        lanner_rules::load_files(&paths, &LoadOptions::default())
+    };
     report_load(&loaded);
     if !loaded.successful() {
         return Ok(ExitCode::FAILURE);
@@ -206,16 +214,6 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
     if args.dry_run {
         return Ok(ExitCode::SUCCESS);
     }
-    if settings.engine_kind != EngineKind::Replay {
-        anyhow::bail!(
-            "live capture is not available yet: replay a capture with -e FILE \
-             (or -o engine.kind=replay -o engine.replay.capture_file=FILE)"
-        );
-    }
-    if settings.replay_capture_file.is_empty() {
-        anyhow::bail!("engine.kind is replay but engine.replay.capture_file is empty");
-    }
-    log.log(&format!("Opening 'syscall' source with savefile {}", settings.replay_capture_file));
     let options = OutputOptions {
         json_output: settings.json_output,
         json_include_output_property: settings.json_include_output_property,
@@ -235,6 +233,31 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
             .duration
             .map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s)),
     };
+    match settings.engine_kind {
+        EngineKind::Replay => {}
+        EngineKind::Nodriver => anyhow::bail!("engine.kind nodriver needs a plugin source"),
+        EngineKind::Kmod | EngineKind::ModernEbpf => {
+            let base = crate::live::BaseSyscalls {
+                all: settings.base_syscalls_all || args.all_events,
+                custom_set: settings.base_syscalls_custom_set.clone(),
+                repair: settings.base_syscalls_repair,
+            };
+            return crate::live::run(
+                &replay,
+                &base,
+                settings.ring_buffer_bytes,
+                args.write.as_ref(),
+                &log,
+            );
+        }
+    }
+    if args.write.is_some() {
+        anyhow::bail!("-w records live captures; a replay (-e) reads one already");
+    }
+    if settings.replay_capture_file.is_empty() {
+        anyhow::bail!("engine.kind is replay but engine.replay.capture_file is empty");
+    }
+    log.log(&format!("Opening 'syscall' source with savefile {}", settings.replay_capture_file));
     replay.run(Path::new(&settings.replay_capture_file))
 }
 
@@ -366,14 +389,15 @@ fn append_outputs(settings: &Settings) -> anyhow::Result<Vec<AppendOutput>> {
     Ok(out)
 }
 
-/// A replay of one capture through the state and the engine.
-struct Replay<'a> {
-    engine: &'a Engine,
-    outputs: &'a [RuleOutput],
-    options: OutputOptions,
-    unbuffered: bool,
-    stdout: bool,
-    deadline: Option<std::time::Instant>,
+/// A run of the rules over events: of a capture ([`Replay::run`]), or live
+/// ([`crate::live::run`]).
+pub(crate) struct Replay<'a> {
+    pub(crate) engine: &'a Engine,
+    pub(crate) outputs: &'a [RuleOutput],
+    pub(crate) options: OutputOptions,
+    pub(crate) unbuffered: bool,
+    pub(crate) stdout: bool,
+    pub(crate) deadline: Option<std::time::Instant>,
 }
 
 impl Replay<'_> {
@@ -442,7 +466,7 @@ impl Replay<'_> {
     /// The event types the reader must hand over: those the enabled rules can match and those
     /// their conditions' state needs, and every type when an output reads event history
     /// (memory counters: the types that change them).
-    fn relevant_types(&self) -> TypeSet {
+    pub(crate) fn relevant_types(&self) -> TypeSet {
         let engine = self.engine;
         let mut types = engine.state_types();
         let source = engine.source(lanner_engine::SYSCALL_SOURCE);
@@ -477,7 +501,10 @@ impl Replay<'_> {
 }
 
 /// Falco's end-of-run summary.
-fn print_summary(counts: &BTreeMap<usize, u64>, outputs: &[RuleOutput]) -> std::io::Result<()> {
+pub(crate) fn print_summary(
+    counts: &BTreeMap<usize, u64>,
+    outputs: &[RuleOutput],
+) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     let total: u64 = counts.values().sum();
     writeln!(out, "Events detected: {total}")?;
@@ -498,7 +525,7 @@ fn print_summary(counts: &BTreeMap<usize, u64>, outputs: &[RuleOutput]) -> std::
 }
 
 /// The host name alerts carry: `FALCO_HOSTNAME` if set, else the system's.
-fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     if let Ok(name) = std::env::var("FALCO_HOSTNAME") {
         return name;
     }

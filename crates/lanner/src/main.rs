@@ -7,6 +7,7 @@
 
 mod detect;
 mod inspect;
+mod live;
 mod localtime;
 mod log;
 
@@ -116,19 +117,13 @@ fn main() -> ExitCode {
         (Some(Command::Inspect(args)), _) => inspect::run(args),
         (None, Some(source)) => list_fields(&cli, source),
         (None, None) if cli.version => print_version(&cli),
-        (None, None) if cli.detect.any() => {
-            // Falco's form for fatal errors, which scripts around it look for.
+        (None, None) => {
+            // Falco's form for fatal errors, which scripts around it look for. Without any
+            // flag this is the main job: live detection with lanner's default rules.
             return detect::run(&cli.detect).unwrap_or_else(|err| {
                 eprintln!("Error: {err:#}");
                 ExitCode::FAILURE
             });
-        }
-        (None, None) => {
-            eprintln!(
-                "lanner: live detection is not available yet; read a capture with \
-                 `lanner inspect -r FILE` (see `lanner --help`)"
-            );
-            return ExitCode::from(2);
         }
     };
     match result {

@@ -1,0 +1,233 @@
+//! Live detection: the kernel probe's events through the state and the rules, until `-M`
+//! seconds pass or SIGINT/SIGTERM arrives; then the summary, with the probe's drop counts.
+//!
+//! Start-up: `/proc` is scanned into the tables a capture starts with (so the state is seeded
+//! exactly as from a `.scap` file, and `-w` records them), then the probe is loaded for the
+//! syscalls the enabled rules and the state need (`base_syscalls` in falco.yaml adjusts the
+//! set as Falco's does), and attached in the cheapest mode the kernel allows (logged).
+//!
+//! The loop drains every CPU's ring buffer in timestamp order, then sleeps a few milliseconds:
+//! the probe writes without wakeups. Drops are checked once a second and logged with their
+//! rate when there are any; the end-of-run stats always give them.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use lanner_capture::{CpuCounters, Probe, ProbeOptions, Syscall, procfs, syscalls};
+use lanner_engine::EngineScratch;
+use lanner_event::render::{BufferFormat, RenderOptions};
+use lanner_fields::EventContext;
+use lanner_outputs::AlertScratch;
+use lanner_scap::{Compression, Writer};
+use lanner_state::State;
+
+use crate::detect::{Replay, hostname, print_summary};
+use crate::log::Logger;
+
+/// How long the loop sleeps when every buffer is empty.
+const DRAIN_INTERVAL: Duration = Duration::from_millis(5);
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::Relaxed);
+}
+
+fn install_signal_handlers() {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            libc::signal(sig, on_signal as *const () as libc::sighandler_t);
+        }
+    }
+}
+
+/// What `base_syscalls` asks for (falco.yaml).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct BaseSyscalls {
+    /// `base_syscalls.all`: every syscall the probe knows.
+    pub(crate) all: bool,
+    /// `base_syscalls.custom_set`: added to what the rules need (`!name` removes).
+    pub(crate) custom_set: Vec<String>,
+    /// `base_syscalls.repair`: only what the state needs for the rules' fields, not the whole
+    /// state set.
+    pub(crate) repair: bool,
+}
+
+/// The syscalls to capture: those whose events the rules (and their fields' state) need,
+/// plus the state's own set, adjusted by `base_syscalls`.
+pub(crate) fn syscall_set(run: &Replay<'_>, base: &BaseSyscalls) -> Vec<&'static Syscall> {
+    if base.all {
+        return syscalls::SYSCALLS.iter().collect();
+    }
+    let types = run.relevant_types();
+    let mut set = syscalls::for_event_types(types.iter());
+    let custom = base.custom_set.iter().filter(|n| !n.starts_with('!'));
+    let state: Box<dyn Iterator<Item = &str>> = if base.repair && !base.custom_set.is_empty() {
+        Box::new(custom.map(String::as_str))
+    } else {
+        Box::new(syscalls::STATE_SYSCALLS.iter().copied().chain(custom.map(String::as_str)))
+    };
+    for name in state {
+        if let Some(s) = syscalls::by_name(name)
+            && !set.contains(&s)
+        {
+            set.push(s);
+        }
+    }
+    let removed: Vec<&str> = base.custom_set.iter().filter_map(|n| n.strip_prefix('!')).collect();
+    set.retain(|s| !removed.contains(&s.name));
+    set.sort_by_key(|s| s.nr);
+    set
+}
+
+/// Runs live detection.
+pub(crate) fn run(
+    run: &Replay<'_>,
+    base: &BaseSyscalls,
+    buffer_bytes: usize,
+    write: Option<&PathBuf>,
+    log: &Logger,
+) -> anyhow::Result<ExitCode> {
+    let engine = run.engine;
+    let source = engine.source(lanner_engine::SYSCALL_SOURCE);
+    install_signal_handlers();
+    let tables = procfs::scan("/proc".as_ref(), "/etc".as_ref(), &procfs::ScanOptions::default());
+    log.log(&format!(
+        "Scanned /proc: {} threads, {} processes with open files",
+        tables.threads.len(),
+        tables.fd_lists.len()
+    ));
+    let mut state = State::from_tables(&tables);
+    let set = syscall_set(run, base);
+    let options = ProbeOptions { syscalls: set, buffer_bytes, ..ProbeOptions::default() };
+    let mut probe = Probe::open(&options).context(
+        "cannot start the kernel probe (lanner needs root, a kernel with BTF and BPF; \
+         to read a capture instead, use -e FILE)",
+    )?;
+    log.log(&format!(
+        "Opening 'syscall' source with the eBPF probe: {} syscalls, attached with {} \
+         ({} programs), {} CPUs, {} MiB of ring buffer each",
+        probe.syscalls().len(),
+        probe.mode().name(),
+        probe.attached(),
+        probe.cpus(),
+        buffer_bytes.next_power_of_two() >> 20
+    ));
+    if !probe.unavailable().is_empty() {
+        let names: Vec<&str> = probe.unavailable().iter().map(|s| s.name).collect();
+        log.log(&format!(
+            "Not captured (this kernel does not implement them, so they always fail): {}",
+            names.join(", ")
+        ));
+    }
+    let mut writer = match write {
+        Some(path) => Some(
+            Writer::create(path, &tables, Compression::None)
+                .with_context(|| format!("cannot write capture `{}`", path.display()))?,
+        ),
+        None => None,
+    };
+    drop(tables);
+
+    let mut scratch = EngineScratch::for_engine(engine);
+    let mut alert_scratch = AlertScratch::default();
+    let hostname: Arc<str> = Arc::from(hostname());
+    let render = RenderOptions { buffer_format: BufferFormat::Dots, max_buffer_len: Some(80) };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut line = String::new();
+    let mut counts: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut first_ts = None;
+    let mut num = 0u64;
+    let mut undecodable = 0u64;
+    let mut last_check = Instant::now();
+    let mut last_drops = 0u64;
+    let started = Instant::now();
+    loop {
+        let stop =
+            STOP.load(Ordering::Relaxed) || run.deadline.is_some_and(|d| Instant::now() >= d);
+        while let Some((cpu, ev)) = probe.next_event() {
+            let ev = match ev {
+                Ok(ev) => ev,
+                Err(_) => {
+                    undecodable += 1;
+                    continue;
+                }
+            };
+            num += 1;
+            if let Some(w) = writer.as_mut() {
+                w.write_event(cpu, 0, &ev)?;
+            }
+            state.process(&ev);
+            let Some(source) = source else { continue };
+            let first = *first_ts.get_or_insert(ev.ts());
+            let mut ctx = EventContext::new(num, cpu, &ev, &state, first, 0, render);
+            ctx.fold_enter = engine.folds_enter();
+            for &id in engine.evaluate(source, &ctx, &mut scratch) {
+                let i = id.0 as usize;
+                *counts.entry(i).or_default() += 1;
+                if run.stdout {
+                    let alert = run.outputs[i].alert(&ctx, &hostname, &mut alert_scratch);
+                    lanner_outputs::render::write_alert(&mut out, &alert, &run.options, &mut line)?;
+                    if run.unbuffered {
+                        out.flush()?;
+                    }
+                }
+            }
+            if num.is_multiple_of(65536) {
+                break;
+            }
+        }
+        out.flush()?;
+        if last_check.elapsed() >= Duration::from_secs(1) {
+            let drops: u64 = probe.counters()?.iter().map(CpuCounters::drops).sum();
+            if drops > last_drops {
+                let secs = last_check.elapsed().as_secs_f64();
+                log.log(&format!(
+                    "Syscall event drops: {} in the last {secs:.1} s ({:.0}/s), {drops} in all",
+                    drops - last_drops,
+                    (drops - last_drops) as f64 / secs
+                ));
+                last_drops = drops;
+            }
+            last_check = Instant::now();
+        }
+        if stop {
+            break;
+        }
+        if probe.pending() == 0 {
+            std::thread::sleep(DRAIN_INTERVAL);
+        }
+    }
+    if let Some(w) = writer {
+        w.finish().context("cannot finish the capture")?;
+    }
+    drop(out);
+    print_summary(&counts, run.outputs)?;
+    let counters = probe.counters()?;
+    let written: u64 = counters.iter().map(|c| c.events).sum();
+    let drops: u64 = counters.iter().map(CpuCounters::drops).sum();
+    log.log(&format!(
+        "Syscall event stats: {num} events in {:.1} s, {written} written by the probe, \
+         {drops} dropped, {undecodable} undecodable",
+        started.elapsed().as_secs_f64()
+    ));
+    for (cpu, c) in counters.iter().enumerate() {
+        log.log(&format!(
+            "   CPU {cpu}: {} events, {} dropped (buffer full {}, too large {}, no buffer {})",
+            c.events,
+            c.drops(),
+            c.drops_buffer_full,
+            c.drops_too_large,
+            c.drops_no_buffer
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
