@@ -236,15 +236,19 @@ impl<R: Resolver + ?Sized> Ctx<'_, '_, R> {
                     resolved.extend_from_slice(comm);
                 }
             }
-            ParamType::Flags8
-            | ParamType::Flags16
-            | ParamType::Flags32
-            | ParamType::EnumFlags8
-            | ParamType::EnumFlags16
-            | ParamType::EnumFlags32 => {
+            ParamType::Flags8 | ParamType::Flags16 | ParamType::Flags32 => {
                 let v = le_uint(bytes) as u32;
                 push_uint(value, u64::from(v));
                 write_flag_names(resolved, info.flag_names(), v);
+            }
+            // An enumeration: only the entry equal to the value names it (libs' exact_match;
+            // BPF_PROG_LOAD = 5 is not MAP_LOOKUP_ELEM | GET_NEXT_KEY | PROG_LOAD).
+            ParamType::EnumFlags8 | ParamType::EnumFlags16 | ParamType::EnumFlags32 => {
+                let v = le_uint(bytes) as u32;
+                push_uint(value, u64::from(v));
+                if let Some(f) = info.flag_names().iter().find(|f| f.value == v) {
+                    resolved.extend_from_slice(f.name.as_bytes());
+                }
             }
             ParamType::Mode => {
                 let v = le_uint(bytes) as u32;

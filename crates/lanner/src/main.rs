@@ -6,6 +6,7 @@
 //! arrive as their crates land.
 
 mod detect;
+mod generate;
 mod inspect;
 mod live;
 mod localtime;
@@ -84,6 +85,8 @@ fn list_fields(cli: &Cli, source: &str) -> anyhow::Result<ExitCode> {
 enum Command {
     /// Read a capture file and print its events, or write them to another capture.
     Inspect(inspect::InspectArgs),
+    /// Perform harmless versions of suspicious actions, to check a running detector.
+    Generate(generate::GenerateArgs),
 }
 
 /// The libs release whose event table and field set lanner follows.
@@ -115,6 +118,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match (&cli.command, &cli.list) {
         (Some(Command::Inspect(args)), _) => inspect::run(args),
+        (Some(Command::Generate(args)), _) => generate::run(args),
         (None, Some(source)) => list_fields(&cli, source),
         (None, None) if cli.version => print_version(&cli),
         (None, None) => {

@@ -1,0 +1,524 @@
+//! `lanner generate`: harmless versions of the actions lanner's default rules (and Falco's
+//! stable rules) look for, like falcosecurity/event-generator, to check a running detector.
+//!
+//! Every action runs in a process of its own, so that it carries the process name the rule
+//! expects: real tools (`cat`, `grep`, `touch`, `bash` ...) for most, and for raw syscalls a
+//! copy of this binary started through `/proc/self/exe` (its process name is then `exe`, not
+//! `lanner`, which some rules trust). Files the actions create are removed afterwards; files
+//! that existed are only opened, never changed (an append of nothing updates no content).
+
+use std::io::Write as _;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+/// `lanner generate` flags.
+#[derive(Debug, Args)]
+pub(crate) struct GenerateArgs {
+    /// Actions to perform (see --list).
+    #[arg(value_name = "ACTION")]
+    actions: Vec<String>,
+    /// Perform every action.
+    #[arg(long)]
+    all: bool,
+    /// Describe the actions and the rules they trigger.
+    #[arg(long)]
+    list: bool,
+    /// Internal: the syscall part of an action, in a child process.
+    #[arg(long, hide = true, value_name = "ACTION")]
+    child: Option<String>,
+}
+
+/// One action.
+pub(crate) struct Action {
+    /// Its name on the command line.
+    pub(crate) name: &'static str,
+    /// The default rule it triggers.
+    pub(crate) rule: &'static str,
+    /// What it does.
+    pub(crate) what: &'static str,
+}
+
+const fn act(name: &'static str, rule: &'static str, what: &'static str) -> Action {
+    Action { name, rule, what }
+}
+
+/// Every action, in the order `--all` performs them.
+pub(crate) const ACTIONS: &[Action] = &[
+    act("read-sensitive-file", "Read of sensitive file by untrusted program", "cat /etc/shadow"),
+    act("read-ssh-key", "Read of SSH private keys", "cat a key file made under /root/.ssh"),
+    act(
+        "read-cloud-credentials",
+        "Read of cloud or cluster credentials",
+        "cat /root/.aws/credentials (made for the action if missing)",
+    ),
+    act("search-private-keys", "Search for private keys or passwords", "grep for id_rsa"),
+    act(
+        "modify-ld-preload",
+        "Dynamic linker preload file modified",
+        "open /etc/ld.so.preload for appending, write nothing",
+    ),
+    act("modify-shell-config", "Shell configuration modified", "append nothing to /root/.bashrc"),
+    act("schedule-cron", "Scheduled task created or changed", "touch a file in /etc/cron.d"),
+    act(
+        "modify-authorized-keys",
+        "SSH authorized keys modified",
+        "append nothing to /root/.ssh/authorized_keys",
+    ),
+    act("write-below-etc", "Write below etc", "touch a file in /etc"),
+    act("write-below-bin", "Write below binary directories", "touch a file in /usr/bin"),
+    act("write-below-boot", "Write below boot", "touch a file in /boot"),
+    act("setuid-bit", "Set-user-ID bit set on a file", "chmod u+s a file in /tmp"),
+    act("symlink-sensitive-file", "Symlink to a sensitive file", "ln -s /etc/shadow in /tmp"),
+    act("delete-shell-history", "Shell history deleted", "rm a .bash_history file in /tmp"),
+    act("clear-log-file", "Log files cleared", "truncate a file made in /var/log"),
+    act("exec-from-tmp", "Executable run from a temporary directory", "run a copy of true in /tmp"),
+    act(
+        "exec-from-memfd",
+        "Fileless execution from memory",
+        "run true from a memfd (memfd_create + execveat)",
+    ),
+    act("ld-preload-env", "Preloaded library in new process", "run true with LD_PRELOAD set"),
+    act("miner-args", "Crypto miner executed", "run true with a stratum+tcp:// argument"),
+    act("ptrace-attach", "Process injection with ptrace", "PTRACE_ATTACH to a child, detach"),
+    act("bpf-load", "BPF program loaded", "load a two-instruction socket filter"),
+    act("setns", "Namespace change by non-runtime process", "setns into its own UTS namespace"),
+    act(
+        "outbound-from-shell",
+        "Outbound connection from a shell",
+        "bash connects to a port this command listens on (host address)",
+    ),
+    act(
+        "reverse-shell",
+        "Reverse shell",
+        "bash connects to a local listener and moves its stdio onto the socket",
+    ),
+    act("mining-port", "Connection to a mining pool port", "connect to port 3333 of this host"),
+];
+
+pub(crate) fn run(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
+    if let Some(action) = &args.child {
+        return child(action).map(|()| ExitCode::SUCCESS);
+    }
+    if args.list {
+        let mut out = std::io::stdout().lock();
+        for a in ACTIONS {
+            writeln!(out, "{:<24} {}\n{:<24} rule: {}", a.name, a.what, "", a.rule)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let chosen: Vec<&Action> = if args.all {
+        ACTIONS.iter().collect()
+    } else {
+        if args.actions.is_empty() {
+            bail!("name actions to perform, or --all (--list describes them)");
+        }
+        let mut v = Vec::new();
+        for name in &args.actions {
+            match ACTIONS.iter().find(|a| a.name == name) {
+                Some(a) => v.push(a),
+                None => bail!("unknown action `{name}` (--list describes them)"),
+            }
+        }
+        v
+    };
+    let mut failed = 0;
+    for a in chosen {
+        match perform(a.name) {
+            Ok(()) => eprintln!("lanner generate: {}: done ({})", a.name, a.what),
+            Err(e) => {
+                failed += 1;
+                eprintln!("lanner generate: {}: failed: {e:#}", a.name);
+            }
+        }
+    }
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn sh(script: &str) -> anyhow::Result<()> {
+    shell("/bin/sh", script)
+}
+
+fn shell(program: &str, script: &str) -> anyhow::Result<()> {
+    let status = Command::new(program)
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .with_context(|| format!("cannot run {program}"))?;
+    if !status.success() {
+        bail!("`{script}` failed ({status})");
+    }
+    Ok(())
+}
+
+fn tool(program: &str, args: &[&str]) -> anyhow::Result<std::process::ExitStatus> {
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .with_context(|| format!("cannot run {program}"))
+}
+
+fn in_child(action: &str) -> anyhow::Result<()> {
+    let status = Command::new("/proc/self/exe")
+        .args(["generate", "--child", action])
+        .stdin(Stdio::null())
+        .status()
+        .context("cannot start a child of lanner")?;
+    if !status.success() {
+        bail!("the child failed ({status})");
+    }
+    Ok(())
+}
+
+/// Creates `path` for the action (with its directory) if missing; returns whether it did,
+/// so that only what the action made is removed.
+fn ensure_file(path: &Path, mode: u32) -> anyhow::Result<bool> {
+    if path.exists() {
+        return Ok(false);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    // create_new: O_EXCL, no O_TRUNC (a truncation is what some rules look for)
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(b"lanner generate\n"))
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode))?;
+    Ok(true)
+}
+
+fn remove_if(made: bool, path: &Path) {
+    if made {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// A name no other run uses.
+fn unique(dir: &str, stem: &str) -> PathBuf {
+    PathBuf::from(format!("{dir}/lanner-generate-{}-{stem}", std::process::id()))
+}
+
+/// The first IPv4 address of this host that is not loopback (rules leave loopback alone).
+fn host_ipv4() -> anyhow::Result<Ipv4Addr> {
+    let mut addrs: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills a list we free below with freeifaddrs.
+    if unsafe { libc::getifaddrs(&mut addrs) } != 0 {
+        bail!("getifaddrs failed: {}", std::io::Error::last_os_error());
+    }
+    let mut found = None;
+    let mut cur = addrs;
+    while !cur.is_null() {
+        // SAFETY: `cur` is a node of the list getifaddrs returned.
+        let ifa = unsafe { &*cur };
+        if !ifa.ifa_addr.is_null() {
+            // SAFETY: ifa_addr points to a sockaddr of the family it says.
+            let family = unsafe { (*ifa.ifa_addr).sa_family };
+            if i32::from(family) == libc::AF_INET {
+                // SAFETY: an AF_INET address is a sockaddr_in.
+                let sin = unsafe { &*ifa.ifa_addr.cast::<libc::sockaddr_in>() };
+                let ip = Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
+                if !ip.is_loopback() {
+                    found = Some(ip);
+                    break;
+                }
+            }
+        }
+        cur = ifa.ifa_next;
+    }
+    // SAFETY: freeing the list getifaddrs allocated.
+    unsafe { libc::freeifaddrs(addrs) };
+    found.context("this host has no IPv4 address besides loopback")
+}
+
+/// A listener on this host's address, accepting in the background.
+fn listen(port: u16) -> anyhow::Result<SocketAddr> {
+    let ip = host_ipv4()?;
+    let listener =
+        TcpListener::bind((ip, port)).with_context(|| format!("cannot listen on {ip}:{port}"))?;
+    let addr = listener.local_addr()?;
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(4) {
+            drop(conn);
+        }
+    });
+    Ok(addr)
+}
+
+fn perform(name: &str) -> anyhow::Result<()> {
+    match name {
+        "read-sensitive-file" => sh("cat /etc/shadow"),
+        "read-ssh-key" => {
+            let path =
+                PathBuf::from(format!("/root/.ssh/id_lanner_generate_{}", std::process::id()));
+            let made = ensure_file(&path, 0o600)?;
+            let r = tool("cat", &[&path.to_string_lossy()]);
+            remove_if(made, &path);
+            r.map(drop)
+        }
+        "read-cloud-credentials" => {
+            let path = Path::new("/root/.aws/credentials");
+            let made = ensure_file(path, 0o600)?;
+            let r = tool("cat", &["/root/.aws/credentials"]);
+            remove_if(made, path);
+            r.map(drop)
+        }
+        "search-private-keys" => {
+            // grep exits 2 on the missing directory: the search is what counts
+            tool("grep", &["-r", "id_rsa", "/nonexistent/lanner-generate"]).map(drop)
+        }
+        "modify-ld-preload" => {
+            let made = !Path::new("/etc/ld.so.preload").exists();
+            let r = sh(": >> /etc/ld.so.preload");
+            remove_if(made, Path::new("/etc/ld.so.preload"));
+            r
+        }
+        "modify-shell-config" => sh(": >> /root/.bashrc"),
+        "schedule-cron" => {
+            let path = unique("/etc/cron.d", "job");
+            std::fs::create_dir_all("/etc/cron.d")?;
+            let r = tool("touch", &[&path.to_string_lossy()]);
+            remove_if(true, &path);
+            r.map(drop)
+        }
+        "modify-authorized-keys" => {
+            std::fs::create_dir_all("/root/.ssh")?;
+            let path = Path::new("/root/.ssh/authorized_keys");
+            let made = !path.exists();
+            let r = sh(": >> /root/.ssh/authorized_keys");
+            remove_if(made, path);
+            r
+        }
+        "write-below-etc" => touch_and_remove("/etc"),
+        "write-below-bin" => touch_and_remove("/usr/bin"),
+        "write-below-boot" => {
+            std::fs::create_dir_all("/boot")?;
+            touch_and_remove("/boot")
+        }
+        "setuid-bit" => {
+            let path = unique("/tmp", "setuid");
+            ensure_file(&path, 0o644)?;
+            let r = tool("chmod", &["u+s", &path.to_string_lossy()]);
+            remove_if(true, &path);
+            r.map(drop)
+        }
+        "symlink-sensitive-file" => {
+            let path = unique("/tmp", "shadow-link");
+            let r = tool("ln", &["-s", "/etc/shadow", &path.to_string_lossy()]);
+            remove_if(true, &path);
+            r.map(drop)
+        }
+        "delete-shell-history" => {
+            let path = unique("/tmp", "x.bash_history");
+            ensure_file(&path, 0o600)?;
+            tool("rm", &["-f", &path.to_string_lossy()]).map(drop)
+        }
+        "clear-log-file" => {
+            let path = unique("/var/log", "log");
+            ensure_file(&path, 0o644)?;
+            let r = sh(&format!(": > {}", path.display()));
+            remove_if(true, &path);
+            r
+        }
+        "exec-from-tmp" => {
+            let path = unique("/tmp", "true");
+            std::fs::copy("/bin/true", &path).context("cannot copy /bin/true")?;
+            let r = tool(&path.to_string_lossy(), &[]);
+            remove_if(true, &path);
+            r.map(drop)
+        }
+        "ld-preload-env" => {
+            // the loader warns that the library is missing and goes on
+            Command::new("true")
+                .env("LD_PRELOAD", "/nonexistent/lanner-generate.so")
+                .stderr(Stdio::null())
+                .status()
+                .context("cannot run true")
+                .map(drop)
+        }
+        "miner-args" => tool("true", &["stratum+tcp://pool.lanner.invalid:3333"]).map(drop),
+        "outbound-from-shell" => {
+            let addr = listen(0)?;
+            // bash, not sh: /dev/tcp is bash's
+            shell("bash", &format!("exec 3<>/dev/tcp/{}/{}", addr.ip(), addr.port()))
+        }
+        "reverse-shell" => {
+            let addr = listen(0)?;
+            shell(
+                "bash",
+                &format!(
+                    "exec 3<>/dev/tcp/{}/{}; exec 1>&3; echo lanner-generate",
+                    addr.ip(),
+                    addr.port()
+                ),
+            )
+        }
+        "mining-port" => {
+            let addr = listen(3333)?;
+            // the child connects; the address goes through the environment
+            let status = Command::new("/proc/self/exe")
+                .args(["generate", "--child", "mining-port"])
+                .env("LANNER_GENERATE_ADDR", addr.to_string())
+                .status()?;
+            if !status.success() {
+                bail!("the child failed ({status})");
+            }
+            Ok(())
+        }
+        "exec-from-memfd" | "ptrace-attach" | "bpf-load" | "setns" => in_child(name),
+        other => bail!("unknown action `{other}`"),
+    }
+}
+
+fn touch_and_remove(dir: &str) -> anyhow::Result<()> {
+    let path = unique(dir, "file");
+    let r = tool("touch", &[&path.to_string_lossy()]);
+    remove_if(true, &path);
+    r.map(drop)
+}
+
+fn errno() -> std::io::Error {
+    std::io::Error::last_os_error()
+}
+
+/// The syscall part of an action, run in a child process named `exe`.
+fn child(action: &str) -> anyhow::Result<()> {
+    match action {
+        "exec-from-memfd" => {
+            let image = std::fs::read("/bin/true").context("cannot read /bin/true")?;
+            // SAFETY: memfd_create with a NUL-terminated name.
+            let fd = unsafe { libc::memfd_create(c"lanner-generate".as_ptr(), 0) };
+            if fd < 0 {
+                bail!("memfd_create: {}", errno());
+            }
+            // SAFETY: writing our buffer to the fd we own.
+            let n = unsafe { libc::write(fd, image.as_ptr().cast(), image.len()) };
+            if n != image.len() as isize {
+                bail!("write to memfd: {}", errno());
+            }
+            // SAFETY: fork has no preconditions; the child only calls execveat and _exit.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                let argv = [c"true".as_ptr(), std::ptr::null()];
+                let envp: [*const libc::c_char; 1] = [std::ptr::null()];
+                // SAFETY: execveat with NUL-terminated argv/envp arrays; AT_EMPTY_PATH runs
+                // the fd itself.
+                unsafe {
+                    libc::syscall(
+                        libc::SYS_execveat,
+                        fd,
+                        c"".as_ptr(),
+                        argv.as_ptr(),
+                        envp.as_ptr(),
+                        libc::AT_EMPTY_PATH,
+                    );
+                    libc::_exit(127);
+                }
+            }
+            wait(pid)
+        }
+        "ptrace-attach" => {
+            // SAFETY: fork; the child only pauses until killed.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                loop {
+                    // SAFETY: pause has no preconditions.
+                    unsafe { libc::pause() };
+                }
+            }
+            // SAFETY: attaching to our own child, waiting for it to stop, detaching, killing.
+            unsafe {
+                if libc::ptrace(libc::PTRACE_ATTACH, pid, 0, 0) != 0 {
+                    let e = errno();
+                    libc::kill(pid, libc::SIGKILL);
+                    bail!("ptrace attach: {e}");
+                }
+                let mut status = 0;
+                libc::waitpid(pid, &mut status, 0);
+                libc::ptrace(libc::PTRACE_DETACH, pid, 0, 0);
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, &mut status, 0);
+            }
+            Ok(())
+        }
+        "bpf-load" => {
+            // r0 = 0; exit — a socket filter that accepts nothing
+            let insns: [u64; 2] = [0x0000_0000_0000_00b7, 0x0000_0000_0000_0095];
+            let license = c"GPL";
+            #[repr(C)]
+            struct ProgLoad {
+                prog_type: u32,
+                insn_cnt: u32,
+                insns: u64,
+                license: u64,
+                log_level: u32,
+                log_size: u32,
+                log_buf: u64,
+                kern_version: u32,
+                // named so that it is zero, not padding: the kernel rejects unknown flags
+                prog_flags: u32,
+            }
+            let mut log = vec![0u8; 4096];
+            let attr = ProgLoad {
+                prog_type: 1, // BPF_PROG_TYPE_SOCKET_FILTER
+                insn_cnt: 2,
+                insns: insns.as_ptr() as u64,
+                license: license.as_ptr() as u64,
+                log_level: 1,
+                log_size: log.len() as u32,
+                log_buf: log.as_mut_ptr() as u64,
+                kern_version: 0,
+                prog_flags: 0,
+            };
+            // SAFETY: bpf(BPF_PROG_LOAD) with an attribute block that lives for the call.
+            let fd = unsafe {
+                libc::syscall(libc::SYS_bpf, 5, &attr as *const ProgLoad, size_of::<ProgLoad>())
+            };
+            if fd < 0 {
+                let e = errno();
+                let end = log.iter().position(|&b| b == 0).unwrap_or(0);
+                bail!("bpf(BPF_PROG_LOAD): {e}: {}", String::from_utf8_lossy(&log[..end]));
+            }
+            // SAFETY: closing the program fd we got.
+            unsafe { libc::close(fd as i32) };
+            Ok(())
+        }
+        "setns" => {
+            let ns = std::fs::File::open("/proc/self/ns/uts").context("cannot open own UTS ns")?;
+            // SAFETY: setns into the namespace we are already in: nothing changes.
+            let rc =
+                unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&ns), libc::CLONE_NEWUTS) };
+            if rc != 0 {
+                bail!("setns: {}", errno());
+            }
+            Ok(())
+        }
+        "mining-port" => {
+            let addr: SocketAddr = std::env::var("LANNER_GENERATE_ADDR")?.parse()?;
+            let conn = std::net::TcpStream::connect(addr).context("cannot connect")?;
+            drop(conn);
+            Ok(())
+        }
+        other => bail!("no child part for `{other}`"),
+    }
+}
+
+fn wait(pid: libc::pid_t) -> anyhow::Result<()> {
+    if pid < 0 {
+        bail!("fork: {}", errno());
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    Ok(())
+}

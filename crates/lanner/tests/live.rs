@@ -1,0 +1,234 @@
+//! End to end on this machine: lanner runs live on its kernel probe, `lanner generate` performs
+//! every harmless attack, and each expected rule must fire with the right process and file,
+//! for lanner's default rules and for upstream's `falco_rules.yaml`; the capture recorded
+//! meanwhile (`-w`) must replay to the same alerts, and the probe must drop nothing.
+//!
+//! Needs root, BPF and a kernel with BTF (CI has them). Elsewhere the test says loudly that it
+//! skipped.
+#![expect(clippy::unwrap_used, reason = "a test fails loudly on any error")]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const LANNER: &str = env!("CARGO_BIN_EXE_lanner");
+
+fn can_run_live() -> Result<(), String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err("not root".to_owned());
+    }
+    if !Path::new("/sys/kernel/btf/vmlinux").exists() {
+        return Err("the kernel has no BTF (/sys/kernel/btf/vmlinux)".to_owned());
+    }
+    Ok(())
+}
+
+/// A live lanner, started and waited for until its probe is attached.
+struct Live {
+    child: Child,
+    stderr: mpsc::Receiver<String>,
+    log: Vec<String>,
+}
+
+impl Live {
+    fn start(args: &[&str]) -> Live {
+        let mut child = Command::new(LANNER)
+            .args(["-U", "-o", "json_output=true", "-M", "300"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut live = Live { child, stderr: rx, log: Vec::new() };
+        loop {
+            let line = live.stderr.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
+                panic!("lanner did not start its probe; log so far:\n{}", live.log.join("\n"))
+            });
+            let ready = line.contains("Opening 'syscall' source with the eBPF probe");
+            live.log.push(line);
+            if ready {
+                return live;
+            }
+        }
+    }
+
+    /// Stops lanner with SIGTERM; returns its alerts (JSON lines) and its log.
+    fn stop(mut self) -> (Vec<serde_json::Value>, Vec<String>) {
+        // let the last events drain (the loop sleeps 5 ms between drains)
+        std::thread::sleep(Duration::from_millis(500));
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let out = self.child.wait_with_output().unwrap();
+        assert!(out.status.success(), "lanner failed: {:?}\n{}", out.status, self.log.join("\n"));
+        self.log.extend(self.stderr.try_iter());
+        let alerts = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with('{'))
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (alerts, self.log)
+    }
+}
+
+fn generate(actions: &[&str]) {
+    let out = Command::new(LANNER).arg("generate").args(actions).output().unwrap();
+    assert!(
+        out.status.success(),
+        "lanner generate failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The (action, rule) pairs `lanner generate --list` describes.
+fn actions() -> Vec<(String, String)> {
+    let out = Command::new(LANNER).args(["generate", "--list"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut pairs = Vec::new();
+    let mut name = None;
+    for line in text.lines() {
+        if let Some(rule) = line.trim_start().strip_prefix("rule: ") {
+            pairs.push((name.take().unwrap(), rule.to_owned()));
+        } else {
+            name = line.split_whitespace().next().map(str::to_owned);
+        }
+    }
+    assert!(pairs.len() >= 25, "{text}");
+    pairs
+}
+
+fn field<'a>(alert: &'a serde_json::Value, name: &str) -> Option<&'a str> {
+    alert["output_fields"][name].as_str()
+}
+
+fn by_rule(alerts: &[serde_json::Value]) -> BTreeMap<String, Vec<&serde_json::Value>> {
+    let mut map: BTreeMap<String, Vec<&serde_json::Value>> = BTreeMap::new();
+    for a in alerts {
+        map.entry(a["rule"].as_str().unwrap().to_owned()).or_default().push(a);
+    }
+    map
+}
+
+fn drops(log: &[String]) -> u64 {
+    let stats = log
+        .iter()
+        .find(|l| l.contains("Syscall event stats:"))
+        .unwrap_or_else(|| panic!("no stats line in the log:\n{}", log.join("\n")));
+    let words: Vec<&str> = stats.split_whitespace().collect();
+    let i = words.iter().position(|w| *w == "dropped,").unwrap();
+    words[i - 1].parse().unwrap()
+}
+
+#[test]
+fn default_rules_catch_every_generated_action_live_and_in_the_recording() {
+    if let Err(why) = can_run_live() {
+        eprintln!("\n*** SKIPPED live detection tests: {why} ***\n");
+        return;
+    }
+    let _serial = SERIAL.lock();
+    let dir = tempfile_dir();
+    let capture = format!("{dir}/live.scap");
+    let live = Live::start(&["-w", &capture]);
+    generate(&["--all"]);
+    let (alerts, log) = live.stop();
+    let rules = by_rule(&alerts);
+    let mut missing = Vec::new();
+    for (action, rule) in actions() {
+        if !rules.contains_key(&rule) {
+            missing.push(format!("{action} → {rule}"));
+        }
+    }
+    assert!(missing.is_empty(), "rules that did not fire: {missing:#?}\nalerts: {rules:#?}");
+
+    // the right process, file and user
+    let shadow = &rules["Read of sensitive file by untrusted program"];
+    assert!(shadow.iter().any(|a| field(a, "proc.name") == Some("cat")
+        && field(a, "fd.name") == Some("/etc/shadow")
+        && field(a, "user.name") == Some("root")));
+    let etc = &rules["Write below etc"];
+    assert!(etc.iter().any(|a| field(a, "proc.name") == Some("touch")
+        && field(a, "fd.name").is_some_and(|n| n.starts_with("/etc/lanner-generate-"))));
+    let mining = &rules["Connection to a mining pool port"];
+    assert!(mining.iter().any(|a| field(a, "fd.name").is_some_and(|n| n.ends_with(":3333"))));
+    assert_eq!(drops(&log), 0, "the probe dropped events at normal load:\n{}", log.join("\n"));
+
+    // the recording replays to the same alerts
+    let out = Command::new(LANNER)
+        .args(["-r", "rules/lanner_rules.yaml", "-e", &capture, "-o", "json_output=true"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let replayed: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let count = |m: &BTreeMap<String, Vec<&serde_json::Value>>| -> BTreeMap<String, usize> {
+        m.iter().map(|(k, v)| (k.clone(), v.len())).collect()
+    };
+    assert_eq!(count(&by_rule(&replayed)), count(&rules));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn upstream_falco_rules_catch_generated_actions_live() {
+    if let Err(why) = can_run_live() {
+        eprintln!("\n*** SKIPPED live detection tests: {why} ***\n");
+        return;
+    }
+    let rules =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/rules/falco_rules.yaml");
+    if !Path::new(rules).exists() {
+        eprintln!("\n*** SKIPPED upstream live test: {rules} is missing ***\n");
+        return;
+    }
+    let _serial = SERIAL.lock();
+    let live = Live::start(&["-r", rules]);
+    generate(&[
+        "read-sensitive-file",
+        "symlink-sensitive-file",
+        "clear-log-file",
+        "exec-from-memfd",
+        "ptrace-attach",
+    ]);
+    let (alerts, log) = live.stop();
+    let rules = by_rule(&alerts);
+    for rule in [
+        "Read sensitive file untrusted",
+        "Create Symlink Over Sensitive Files",
+        "Clear Log Activities",
+        "Fileless execution via memfd_create",
+        "PTRACE attached to process",
+    ] {
+        assert!(rules.contains_key(rule), "`{rule}` did not fire; alerts: {rules:#?}");
+    }
+    let shadow = &rules["Read sensitive file untrusted"];
+    assert!(shadow.iter().any(
+        |a| field(a, "proc.name") == Some("cat") && field(a, "fd.name") == Some("/etc/shadow")
+    ));
+    assert_eq!(drops(&log), 0);
+}
+
+/// The two live tests must not watch each other's actions.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn tempfile_dir() -> String {
+    let dir = std::env::temp_dir().join(format!("lanner-live-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.to_string_lossy().into_owned()
+}
