@@ -89,13 +89,23 @@ impl<'a> RawEvent<'a> {
             .and_then(|n| n.checked_add(HEADER_LEN))
             .filter(|&end| end <= buf.len())
             .ok_or(DecodeError::TooManyParams { nparams, width, len: buf.len() })?;
-        let event = RawEvent { buf, large };
-        let sum: usize = (0..nparams as usize).map(|i| event.param_len(i)).sum();
+        // Readers check every event of a capture: the lengths are summed as a slice (no bounds
+        // check per length), in 64 bits so that no sum of `u32` lengths wraps.
+        let lengths = &buf[HEADER_LEN..lengths_end];
+        let sum: u64 = if large {
+            lengths
+                .chunks_exact(4)
+                .map(|l| u64::from(u32::from_le_bytes([l[0], l[1], l[2], l[3]])))
+                .sum()
+        } else {
+            lengths.chunks_exact(2).map(|l| u64::from(u16::from_le_bytes([l[0], l[1]]))).sum()
+        };
         let available = buf.len() - lengths_end;
-        if sum > available {
+        if sum > available as u64 {
+            let sum = usize::try_from(sum).unwrap_or(usize::MAX);
             return Err(DecodeError::ParamsOverflow { sum, available });
         }
-        Ok(event)
+        Ok(RawEvent { buf, large })
     }
 
     /// A view of bytes that [`RawEvent::new`] accepted before (`large` is what
@@ -193,11 +203,22 @@ impl<'a> RawEvent<'a> {
         if i >= n {
             return None;
         }
-        let mut start = HEADER_LEN + n * self.width();
-        for j in 0..i {
-            start += self.param_len(j);
-        }
-        Some(&self.buf[start..start + self.param_len(i)])
+        let width = self.width();
+        let lengths = &self.buf[HEADER_LEN..HEADER_LEN + (i + 1) * width];
+        let (before, len) = if self.large {
+            let mut words = lengths
+                .chunks_exact(4)
+                .map(|l| u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize);
+            let len = words.next_back().unwrap_or(0);
+            (words.sum::<usize>(), len)
+        } else {
+            let mut words =
+                lengths.chunks_exact(2).map(|l| usize::from(u16::from_le_bytes([l[0], l[1]])));
+            let len = words.next_back().unwrap_or(0);
+            (words.sum::<usize>(), len)
+        };
+        let start = HEADER_LEN + n * width + before;
+        Some(&self.buf[start..start + len])
     }
 
     /// The index of the parameter called `name` in the event table, if this event has it.

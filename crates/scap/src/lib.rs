@@ -8,7 +8,7 @@
 //! This crate owns the file format and nothing else:
 //!
 //! - [`Reader`] streams a capture with memory bounded by its largest block, whatever the file
-//!   size. It reads every block version libs has written since 2016 (file versions 1.0 to 1.2,
+//!   size, or parses a plain capture file mapped into memory ([`Fetch::Mapped`]). It reads every block version libs has written since 2016 (file versions 1.0 to 1.2,
 //!   process lists V1 to V9, fd and user and interface lists V1 and V2, event blocks with and
 //!   without `nparams`, with and without flags, large-payload blocks) and skips pcapng blocks and
 //!   options that tools like `editcap` add. Every error names the byte offset and the block.
@@ -16,7 +16,8 @@
 //!   sysdig open.
 //! - [`Tables`] is the metadata, decoded into plain structs.
 //!
-//! Events come out as [`lanner_event::RawEvent`]s borrowed from the reader's buffer. It does
+//! Events come out as [`lanner_event::RawEvent`]s borrowed from the reader's buffer (or from
+//! the mapped file). It does
 //! not interpret events (that is the state layer's job).
 //!
 //! ```no_run

@@ -12,6 +12,9 @@
 //!   so a failure reproduces exactly; its label says which mutation of which input failed, and
 //!   the input is saved to the temporary directory for `fuzz/regressions/`.
 //!
+//! Every input is read twice: streamed ([`Reader::new`]) and in place ([`Reader::from_bytes`],
+//! the way a mapped capture file is read); both must give the same events and the same error.
+//!
 //! Lengths are never mutated to values between 1 MiB and the reader's block limit: the reader
 //! then allocates (and zeroes) the claimed size before finding the input shorter, which is
 //! within its contract but slow in a debug build (0.94 s for a block claiming 256 MiB,
@@ -51,7 +54,7 @@ fn corpus(dir: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 /// What reading one input gave.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 struct Outcome {
     events: usize,
     error: Option<String>,
@@ -61,11 +64,23 @@ struct Outcome {
 /// `label` names the input in failures.
 #[track_caller]
 fn read(label: &str, data: &[u8]) -> Outcome {
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| read_capture(data)));
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| read_capture(data, false)));
     let outcome = outcome.unwrap_or_else(|_| {
         let path = save(label, data);
         panic!("{label}: the reader panicked; input saved to {}", path.display())
     });
+    let in_place = std::panic::catch_unwind(AssertUnwindSafe(|| read_capture(data, true)));
+    let in_place = in_place.unwrap_or_else(|_| {
+        let path = save(label, data);
+        panic!("{label}: the in-place reader panicked; input saved to {}", path.display())
+    });
+    if in_place != outcome {
+        let path = save(label, data);
+        panic!(
+            "{label}: read in place: {in_place:?}, streamed: {outcome:?}; input saved to {}",
+            path.display()
+        );
+    }
     if let Some(err) = &outcome.error
         && !err.contains("byte offset")
     {
@@ -75,9 +90,15 @@ fn read(label: &str, data: &[u8]) -> Outcome {
     outcome
 }
 
-fn read_capture(data: &[u8]) -> Outcome {
+/// Reads `data` streamed, or in place.
+fn read_capture(data: &[u8], in_place: bool) -> Outcome {
     let mut events = 0;
-    let mut reader = match Reader::new(std::io::Cursor::new(data.to_vec())) {
+    let opened = if in_place {
+        Reader::from_bytes(data)
+    } else {
+        Reader::new(std::io::Cursor::new(data.to_vec()))
+    };
+    let mut reader = match opened {
         Ok(reader) => reader,
         Err(err) => return Outcome { events, error: Some(err.to_string()) },
     };
