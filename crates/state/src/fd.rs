@@ -280,50 +280,146 @@ pub fn sock_name(addrs: &SockAddrs) -> Vec<u8> {
     }
 }
 
+/// Fds below this number are kept in a vector indexed by number: looking one up (the fd of
+/// nearly every event) is an index, not a tree search. Processes rarely open more; larger
+/// numbers go to an ordered map.
+const DENSE_FDS: usize = 256;
+
 /// The fds of one process, by number.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct FdTable {
-    fds: BTreeMap<i64, Fd>,
+    /// Fds `0..DENSE_FDS`, at their number; grows to the largest one opened.
+    dense: Vec<Option<Fd>>,
+    /// How many of `dense` are open.
+    dense_len: usize,
+    /// Every other fd number (negative ones of a damaged capture included).
+    sparse: BTreeMap<i64, Fd>,
+}
+
+/// The place of an fd number in [`FdTable::dense`], if it goes there.
+#[inline]
+fn dense_index(fd: i64) -> Option<usize> {
+    usize::try_from(fd).ok().filter(|&i| i < DENSE_FDS)
 }
 
 impl FdTable {
     /// The fd with this number.
+    #[inline]
     pub fn get(&self, fd: i64) -> Option<&Fd> {
-        self.fds.get(&fd)
+        match dense_index(fd) {
+            Some(i) => self.dense.get(i)?.as_ref(),
+            None => self.sparse.get(&fd),
+        }
     }
 
     /// The fd with this number, to change it.
     pub fn get_mut(&mut self, fd: i64) -> Option<&mut Fd> {
-        self.fds.get_mut(&fd)
+        match dense_index(fd) {
+            Some(i) => self.dense.get_mut(i)?.as_mut(),
+            None => self.sparse.get_mut(&fd),
+        }
     }
 
     /// Adds (or replaces) an fd.
     pub fn insert(&mut self, fd: i64, info: Fd) {
-        self.fds.insert(fd, info);
+        match dense_index(fd) {
+            Some(i) => {
+                if i >= self.dense.len() {
+                    self.dense.resize_with(i + 1, || None);
+                }
+                if self.dense[i].replace(info).is_none() {
+                    self.dense_len += 1;
+                }
+            }
+            None => {
+                self.sparse.insert(fd, info);
+            }
+        }
     }
 
     /// Removes an fd.
     pub fn remove(&mut self, fd: i64) -> Option<Fd> {
-        self.fds.remove(&fd)
+        match dense_index(fd) {
+            Some(i) => {
+                let removed = self.dense.get_mut(i)?.take();
+                self.dense_len -= usize::from(removed.is_some());
+                removed
+            }
+            None => self.sparse.remove(&fd),
+        }
     }
 
     /// Number of open fds.
     pub fn len(&self) -> usize {
-        self.fds.len()
+        self.dense_len + self.sparse.len()
     }
 
     /// Whether no fd is open.
     pub fn is_empty(&self) -> bool {
-        self.fds.is_empty()
+        self.len() == 0
     }
 
     /// All fds, by number.
     pub fn iter(&self) -> impl Iterator<Item = (i64, &Fd)> {
-        self.fds.iter().map(|(&n, f)| (n, f))
+        let dense =
+            self.dense.iter().enumerate().filter_map(|(n, f)| Some((n as i64, f.as_ref()?)));
+        let sparse =
+            |range: std::ops::RangeFrom<i64>| self.sparse.range(range).map(|(&n, f)| (n, f));
+        self.sparse.range(..0).map(|(&n, f)| (n, f)).chain(dense).chain(sparse(DENSE_FDS as i64..))
     }
 
     /// Drops the fds opened with `O_CLOEXEC` (what execve does).
     pub fn close_on_exec(&mut self, cloexec_flag: u32) {
-        self.fds.retain(|_, f| f.open_flags & cloexec_flag == 0);
+        for slot in &mut self.dense {
+            if slot.as_ref().is_some_and(|f| f.open_flags & cloexec_flag != 0) {
+                *slot = None;
+                self.dense_len -= 1;
+            }
+        }
+        self.sparse.retain(|_, f| f.open_flags & cloexec_flag == 0);
+    }
+}
+
+/// Two tables are equal when they hold the same fds (however the vector grew).
+impl PartialEq for FdTable {
+    fn eq(&self, other: &FdTable) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for FdTable {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_holds_fds_of_any_number_in_order() {
+        let mut t = FdTable::default();
+        for n in [3, -1, 700, 0, 255, 256] {
+            t.insert(n, Fd::named(FdKind::File, format!("/f{n}")));
+        }
+        t.insert(3, Fd::named(FdKind::Fifo, "again"));
+        assert_eq!(t.len(), 6);
+        let order: Vec<i64> = t.iter().map(|(n, _)| n).collect();
+        assert_eq!(order, [-1, 0, 3, 255, 256, 700]);
+        assert_eq!(t.get(3).map(|f| f.kind), Some(FdKind::Fifo));
+        assert_eq!(t.get(4), None);
+        assert_eq!(t.get(100_000), None);
+        assert!(t.remove(255).is_some() && t.remove(255).is_none());
+        assert!(t.remove(700).is_some() && t.remove(9).is_none());
+        t.get_mut(0).unwrap().open_flags = 1;
+        t.get_mut(-1).unwrap().open_flags = 1;
+        t.close_on_exec(1);
+        let order: Vec<i64> = t.iter().map(|(n, _)| n).collect();
+        assert_eq!(order, [3, 256]);
+        assert_eq!(t.len(), 2);
+        // Equal whatever the vector's length.
+        let mut u = FdTable::default();
+        u.insert(256, Fd::named(FdKind::File, "/f256"));
+        u.insert(3, Fd::named(FdKind::Fifo, "again"));
+        assert_eq!(t, u);
+        u.remove(3);
+        assert_ne!(t, u);
     }
 }

@@ -295,7 +295,7 @@ impl State {
                 let current = std::mem::take(&mut self.current_enter);
                 let enter = current.get();
                 self.event_fd = event_fd_of_exit(plan.fd_of_exit, ev, enter.as_ref());
-                self.parse_exit(plan.parser, &Exit { ev, enter });
+                self.parse_exit(plan.parser, &Exit { ev, enter, params: &plan.params });
                 self.current_enter = current;
                 if matches!(
                     plan.parser,

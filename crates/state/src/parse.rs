@@ -14,7 +14,7 @@ use lanner_event::value::{array, cstr, int, uint};
 
 use crate::State;
 use crate::fd::{Fd, FdKind, L4Proto, Role, SockAddrs, sock_name};
-use crate::plan::{Counters, Parser};
+use crate::plan::{self, Counters, P, ParamIndex, Parser};
 use crate::thread::Thread;
 
 /// How long after its creation a thread made by one half of a clone is taken as the same
@@ -25,29 +25,42 @@ const CLONE_STALE_NS: u64 = 2_000_000_000;
 pub(crate) struct Exit<'a, 'b> {
     pub(crate) ev: &'b RawEvent<'a>,
     pub(crate) enter: Option<RawEvent<'b>>,
+    /// Where the parameters the parsers read are in the exit event.
+    pub(crate) params: &'static ParamIndex,
 }
 
 impl<'a, 'b> Exit<'a, 'b> {
+    /// A parameter of the exit event.
+    fn exit_param(&self, p: P) -> Option<&'b [u8]>
+    where
+        'a: 'b,
+    {
+        self.params.get(p).and_then(|i| self.ev.param(i))
+    }
+
     /// A parameter of the exit event, else of its enter event.
-    fn param(&self, name: &str) -> Option<&'b [u8]>
+    fn param(&self, p: P) -> Option<&'b [u8]>
     where
         'a: 'b,
     {
-        self.ev.param_by_name(name).or_else(|| self.enter.as_ref()?.param_by_name(name))
+        self.exit_param(p).or_else(|| {
+            let enter = self.enter.as_ref()?;
+            plan::plan(enter.event_type()).params.get(p).and_then(|i| enter.param(i))
+        })
     }
 
-    fn int(&self, name: &str) -> Option<i64>
+    fn int(&self, p: P) -> Option<i64>
     where
         'a: 'b,
     {
-        self.param(name).map(int)
+        self.param(p).map(int)
     }
 
-    fn uint(&self, name: &str) -> Option<u64>
+    fn uint(&self, p: P) -> Option<u64>
     where
         'a: 'b,
     {
-        self.param(name).map(uint)
+        self.param(p).map(uint)
     }
 
     /// The syscall's result (`res`, or `fd` for the calls that return one under that name).
@@ -55,7 +68,7 @@ impl<'a, 'b> Exit<'a, 'b> {
     where
         'a: 'b,
     {
-        self.ev.param_by_name("res").map(int).unwrap_or(-1)
+        self.exit_param(P::Res).map(int).unwrap_or(-1)
     }
 }
 
@@ -96,11 +109,11 @@ impl State {
             Parser::Pidfd => self.new_fd_from_res(x, FdKind::Pidfd, b""),
             Parser::Memfd => {
                 let mut fdname = b"memfd:".to_vec();
-                fdname.extend_from_slice(x.param("name").map(cstr).unwrap_or_default());
+                fdname.extend_from_slice(x.param(P::Name).map(cstr).unwrap_or_default());
                 self.new_fd_from_res(x, FdKind::Memfd, &fdname);
             }
             Parser::Bpf => {
-                if let Some(fd) = x.int("res_or_fd").or_else(|| x.int("fd")).filter(|&fd| fd >= 0) {
+                if let Some(fd) = x.int(P::ResOrFd).or_else(|| x.int(P::Fd)).filter(|&fd| fd >= 0) {
                     self.add_fd(x.ev.tid(), fd, Fd::named(FdKind::Bpf, b"".to_vec()));
                 }
             }
@@ -119,8 +132,8 @@ impl State {
             }
             Parser::Setpgid => {
                 if x.res() == 0
-                    && x.int("pid").unwrap_or(0) == 0
-                    && let Some(pgid) = x.int("pgid")
+                    && x.int(P::Pid).unwrap_or(0) == 0
+                    && let Some(pgid) = x.int(P::Pgid)
                     && let Some(t) = self.threads.get_mut(x.ev.tid())
                 {
                     t.vpgid = if pgid == 0 { t.vpid } else { pgid };
@@ -130,13 +143,13 @@ impl State {
                 if x.res() == 0
                     && let Some(t) = self.threads.get_mut(x.ev.tid())
                 {
-                    if let Some(v) = x.uint("cap_inheritable") {
+                    if let Some(v) = x.uint(P::CapInheritable) {
                         t.cap_inheritable = v;
                     }
-                    if let Some(v) = x.uint("cap_permitted") {
+                    if let Some(v) = x.uint(P::CapPermitted) {
                         t.cap_permitted = v;
                     }
-                    if let Some(v) = x.uint("cap_effective") {
+                    if let Some(v) = x.uint(P::CapEffective) {
                         t.cap_effective = v;
                     }
                 }
@@ -153,11 +166,11 @@ impl State {
     fn parse_clone(&mut self, x: &Exit<'_, '_>) {
         let res = x.res();
         let ts = x.ev.ts();
-        let flags = x.uint("flags").unwrap_or(0) as u32;
+        let flags = x.uint(P::Flags).unwrap_or(0) as u32;
         let is_thread = flags & ffi::PPM_CL_CLONE_THREAD != 0;
         let (child_tid, parent_tid) = match res {
             r if r > 0 => (r, x.ev.tid()),
-            0 => (x.ev.tid(), x.int("ptid").unwrap_or(-1)),
+            0 => (x.ev.tid(), x.int(P::Ptid).unwrap_or(-1)),
             _ => return,
         };
         // Both halves of a clone can create the child, as in libsinsp:
@@ -173,7 +186,7 @@ impl State {
                 .get(caller_tid)
                 .filter(|t| !t.synthetic && t.vtid >= 0)
                 .map(|t| t.vtid)
-                .or_else(|| x.int("vtid"))
+                .or_else(|| x.int(P::Vtid))
                 .unwrap_or(caller_tid);
             let in_namespace = flags
                 & (ffi::PPM_CL_CHILD_IN_PIDNS
@@ -204,63 +217,63 @@ impl State {
         if res > 0 {
             // The parent's view: the child's pid is ours for a thread, its tid for a process;
             // either way the thread that called clone is its parent.
-            child.pid = if is_thread { x.int("pid").unwrap_or(child_tid) } else { child_tid };
+            child.pid = if is_thread { x.int(P::Pid).unwrap_or(child_tid) } else { child_tid };
             child.ptid = x.ev.tid();
         } else {
-            child.pid = x.int("pid").unwrap_or(child_tid);
+            child.pid = x.int(P::Pid).unwrap_or(child_tid);
             child.ptid = parent_tid;
         }
-        if let Some(exe) = x.param("exe") {
+        if let Some(exe) = x.param(P::Exe) {
             child.exe = cstr(exe).to_vec();
         }
-        if let Some(args) = x.param("args") {
+        if let Some(args) = x.param(P::Args) {
             child.args = args.to_vec();
         }
-        if let Some(comm) = x.param("comm") {
+        if let Some(comm) = x.param(P::Comm) {
             child.comm = cstr(comm).to_vec();
         }
-        if let Some(cwd) = x.param("cwd") {
+        if let Some(cwd) = x.param(P::Cwd) {
             child.cwd = dir_with_slash(cstr(cwd));
         }
-        if let Some(cgroups) = x.param("cgroups") {
+        if let Some(cgroups) = x.param(P::Cgroups) {
             child.set_cgroups(cgroups);
         }
-        if let Some(v) = x.int("fdlimit") {
+        if let Some(v) = x.int(P::Fdlimit) {
             child.fdlimit = v;
         }
-        if let Some(v) = x.uint("pgft_maj") {
+        if let Some(v) = x.uint(P::PgftMaj) {
             child.pfmajor = v;
         }
-        if let Some(v) = x.uint("pgft_min") {
+        if let Some(v) = x.uint(P::PgftMin) {
             child.pfminor = v;
         }
-        if let Some(v) = x.uint("vm_size") {
+        if let Some(v) = x.uint(P::VmSize) {
             child.vmsize_kb = v as u32;
         }
-        if let Some(v) = x.uint("vm_rss") {
+        if let Some(v) = x.uint(P::VmRss) {
             child.vmrss_kb = v as u32;
         }
-        if let Some(v) = x.uint("vm_swap") {
+        if let Some(v) = x.uint(P::VmSwap) {
             child.vmswap_kb = v as u32;
         }
-        if let Some(v) = x.uint("uid") {
+        if let Some(v) = x.uint(P::Uid) {
             child.uid = v as u32;
         }
-        if let Some(v) = x.uint("gid") {
+        if let Some(v) = x.uint(P::Gid) {
             child.gid = v as u32;
         }
         if res > 0 {
             // Made by the caller's half: not in another pid namespace (see above).
             child.vtid = child.tid;
             child.vpid = child.pid;
-        } else if let (Some(vtid), Some(vpid)) = (x.int("vtid"), x.int("vpid")) {
+        } else if let (Some(vtid), Some(vpid)) = (x.int(P::Vtid), x.int(P::Vpid)) {
             child.vtid = vtid;
             child.vpid = vpid;
         } else {
             child.vtid = child.tid;
             child.vpid = -1;
         }
-        if let Some(v) = x.uint("pidns_init_start_ts") {
+        if let Some(v) = x.uint(P::PidnsInitStartTs) {
             child.pidns_init_start_ts = v;
         }
         // A child made by its own half says so, for the caller's half that may follow.
@@ -288,89 +301,89 @@ impl State {
         let Some(t) = self.threads.get_mut(tid) else { return };
         if t.synthetic {
             // A thread first seen at its execve: the event says who it is and who its parent is.
-            if let Some(pid) = x.int("pid") {
+            if let Some(pid) = x.int(P::Pid) {
                 t.pid = pid;
             }
-            if let Some(ptid) = x.int("ptid") {
+            if let Some(ptid) = x.int(P::Ptid) {
                 t.ptid = ptid;
             }
         }
         t.synthetic = false;
-        if let Some(exe) = x.param("exe") {
+        if let Some(exe) = x.param(P::Exe) {
             t.exe = cstr(exe).to_vec();
         }
-        if let Some(args) = x.param("args") {
+        if let Some(args) = x.param(P::Args) {
             t.args = args.to_vec();
         }
-        if let Some(comm) = x.param("comm") {
+        if let Some(comm) = x.param(P::Comm) {
             t.comm = cstr(comm).to_vec();
         }
         // The working directory does not change at execve; libsinsp ignores the `cwd`
         // parameter there (it only seeds a thread's cwd at clone).
-        if let Some(env) = x.param("env") {
+        if let Some(env) = x.param(P::Env) {
             t.env = env.to_vec();
         }
-        if let Some(cgroups) = x.param("cgroups") {
+        if let Some(cgroups) = x.param(P::Cgroups) {
             t.set_cgroups(cgroups);
         }
-        if let Some(path) = x.param("trusted_exepath") {
+        if let Some(path) = x.param(P::TrustedExepath) {
             t.exepath = cstr(path).to_vec();
         }
-        if let Some(v) = x.int("fdlimit") {
+        if let Some(v) = x.int(P::Fdlimit) {
             t.fdlimit = v;
         }
-        if let Some(v) = x.uint("tty") {
+        if let Some(v) = x.uint(P::Tty) {
             t.tty = v as u32;
         }
-        if let Some(v) = x.uint("loginuid") {
+        if let Some(v) = x.uint(P::Loginuid) {
             t.loginuid = v as u32;
         }
-        if let Some(v) = x.int("vpgid") {
+        if let Some(v) = x.int(P::Vpgid) {
             t.vpgid = v;
         }
-        if let Some(v) = x.int("pgid") {
+        if let Some(v) = x.int(P::Pgid) {
             t.pgid = v;
         }
-        if let Some(v) = x.uint("uid") {
+        if let Some(v) = x.uint(P::Uid) {
             t.uid = v as u32;
         }
-        if let Some(v) = x.uint("gid") {
+        if let Some(v) = x.uint(P::Gid) {
             t.gid = v as u32;
         }
-        if let Some(v) = x.uint("cap_inheritable") {
+        if let Some(v) = x.uint(P::CapInheritable) {
             t.cap_inheritable = v;
         }
-        if let Some(v) = x.uint("cap_permitted") {
+        if let Some(v) = x.uint(P::CapPermitted) {
             t.cap_permitted = v;
         }
-        if let Some(v) = x.uint("cap_effective") {
+        if let Some(v) = x.uint(P::CapEffective) {
             t.cap_effective = v;
         }
-        if let Some(v) = x.uint("exe_ino") {
+        if let Some(v) = x.uint(P::ExeIno) {
             t.exe_ino = v;
         }
-        if let Some(v) = x.uint("exe_ino_ctime") {
+        if let Some(v) = x.uint(P::ExeInoCtime) {
             t.exe_ino_ctime = v;
         }
-        if let Some(v) = x.uint("exe_ino_mtime") {
+        if let Some(v) = x.uint(P::ExeInoMtime) {
             t.exe_ino_mtime = v;
         }
-        if let Some(v) = x.uint("vm_size") {
+        if let Some(v) = x.uint(P::VmSize) {
             t.vmsize_kb = v as u32;
         }
-        if let Some(v) = x.uint("vm_rss") {
+        if let Some(v) = x.uint(P::VmRss) {
             t.vmrss_kb = v as u32;
         }
-        if let Some(v) = x.uint("vm_swap") {
+        if let Some(v) = x.uint(P::VmSwap) {
             t.vmswap_kb = v as u32;
         }
-        if let Some(v) = x.uint("pgft_maj") {
+        if let Some(v) = x.uint(P::PgftMaj) {
             t.pfmajor = v;
         }
-        if let Some(v) = x.uint("pgft_min") {
+        if let Some(v) = x.uint(P::PgftMin) {
             t.pfminor = v;
         }
-        if let Some(flags) = x.uint("flags") {
+        if let Some(flags) = x.uint(P::Flags) {
             let flags = flags as u32;
             t.exe_writable = flags & ffi::PPM_EXE_WRITABLE != 0;
             t.exe_upper_layer = flags & ffi::PPM_EXE_UPPER_LAYER != 0;
@@ -393,14 +406,14 @@ impl State {
 
     fn parse_open(&mut self, x: &Exit<'_, '_>) {
         let tid = x.ev.tid();
-        let fd = x.ev.param_by_name("fd").map(int).unwrap_or_else(|| x.res());
+        let fd = x.exit_param(P::Fd).map(int).unwrap_or_else(|| x.res());
         if fd < 0 {
             return;
         }
-        let path = x.param("name").or_else(|| x.param("path")).map(cstr).unwrap_or_default();
-        let dirfd = x.int("dirfd").unwrap_or(lanner_event::render::AT_FDCWD);
+        let path = x.param(P::Name).or_else(|| x.param(P::Path)).map(cstr).unwrap_or_default();
+        let dirfd = x.int(P::Dirfd).unwrap_or(lanner_event::render::AT_FDCWD);
         let name = self.absolute_path(tid, dirfd, path);
-        let mut open_flags = x.uint("flags").unwrap_or(0) as u32;
+        let mut open_flags = x.uint(P::Flags).unwrap_or(0) as u32;
         if x.ev.name() == "creat" {
             open_flags |= ffi::PPM_O_CREAT | ffi::PPM_O_WRONLY | ffi::PPM_O_TRUNC;
         }
@@ -408,8 +421,8 @@ impl State {
             if open_flags & ffi::PPM_O_DIRECTORY != 0 { FdKind::Directory } else { FdKind::File };
         let mut info = Fd::named(kind, name);
         info.open_flags = open_flags;
-        info.dev = x.uint("dev").unwrap_or(0) as u32;
-        info.ino = x.uint("ino").unwrap_or(0);
+        info.dev = x.uint(P::Dev).unwrap_or(0) as u32;
+        info.ino = x.uint(P::Ino).unwrap_or(0);
         self.add_fd(tid, fd, info);
     }
 
@@ -438,7 +451,7 @@ impl State {
         if x.res() < 0 {
             return;
         }
-        if let Some(fd) = x.int("fd") {
+        if let Some(fd) = x.int(P::Fd) {
             // libsinsp removes a closed fd only when the next event arrives, so the close itself
             // still sees it.
             self.pending_fd_removal = Some((x.ev.tid(), fd));
@@ -450,13 +463,13 @@ impl State {
         if newfd < 0 {
             return;
         }
-        let Some(oldfd) = x.int("oldfd").or_else(|| x.int("fd")) else { return };
+        let Some(oldfd) = x.int(P::Oldfd).or_else(|| x.int(P::Fd)) else { return };
         let tid = x.ev.tid();
         let Some(mut info) = self.threads.fds(tid).and_then(|t| t.get(oldfd)).cloned() else {
             return;
         };
         if x.ev.name() == "dup3" {
-            let flags = x.uint("flags").unwrap_or(0) as u32;
+            let flags = x.uint(P::Flags).unwrap_or(0) as u32;
             info.open_flags =
                 (info.open_flags & !ffi::PPM_O_CLOEXEC) | (flags & ffi::PPM_O_CLOEXEC);
         } else {
@@ -467,11 +480,11 @@ impl State {
 
     fn parse_fcntl(&mut self, x: &Exit<'_, '_>) {
         let newfd = x.res();
-        let cmd = x.uint("cmd").unwrap_or(0) as u32;
+        let cmd = x.uint(P::Cmd).unwrap_or(0) as u32;
         if newfd < 0 || (cmd != ffi::PPM_FCNTL_F_DUPFD && cmd != ffi::PPM_FCNTL_F_DUPFD_CLOEXEC) {
             return;
         }
-        let Some(oldfd) = x.int("fd") else { return };
+        let Some(oldfd) = x.int(P::Fd) else { return };
         let tid = x.ev.tid();
         if let Some(mut info) = self.threads.fds(tid).and_then(|t| t.get(oldfd)).cloned() {
             info.open_flags &= !ffi::PPM_O_CLOEXEC;
@@ -486,8 +499,8 @@ impl State {
         if x.res() < 0 {
             return;
         }
-        let ino = x.uint("ino").unwrap_or(0);
-        for name in ["fd1", "fd2"] {
+        let ino = x.uint(P::Ino).unwrap_or(0);
+        for name in [P::Fd1, P::Fd2] {
             if let Some(fd) = x.int(name) {
                 let mut info = Fd::named(FdKind::Fifo, Vec::new());
                 info.ino = ino;
@@ -537,7 +550,7 @@ impl State {
         if x.res() != 0 {
             return;
         }
-        let Some(path) = x.param("path").map(cstr) else { return };
+        let Some(path) = x.param(P::Path).map(cstr) else { return };
         let tid = x.ev.tid();
         let dir = self.absolute_path(tid, lanner_event::render::AT_FDCWD, path);
         self.set_cwd(tid, dir_with_slash(&dir));
@@ -547,7 +560,7 @@ impl State {
         if x.res() != 0 {
             return;
         }
-        let Some(fd) = x.int("fd") else { return };
+        let Some(fd) = x.int(P::Fd) else { return };
         let tid = x.ev.tid();
         if let Some(name) = self.threads.fds(tid).and_then(|t| t.get(fd)).map(|f| f.name.clone()) {
             self.set_cwd(tid, dir_with_slash(&name));
@@ -558,7 +571,7 @@ impl State {
         if x.res() != 0 {
             return;
         }
-        let Some(path) = x.param("path").map(cstr) else { return };
+        let Some(path) = x.param(P::Path).map(cstr) else { return };
         let tid = x.ev.tid();
         let root = self.absolute_path(tid, lanner_event::render::AT_FDCWD, path);
         if let Some(t) = self.threads.get_mut(tid) {
@@ -585,7 +598,7 @@ impl State {
         if x.res() != 0 {
             return;
         }
-        let uid = x.uint("euid").or_else(|| x.uint("uid")).map(|v| v as u32);
+        let uid = x.uint(P::Euid).or_else(|| x.uint(P::Uid)).map(|v| v as u32);
         if let Some(uid) = uid.filter(|&u| u != u32::MAX)
             && let Some(t) = self.threads.get_mut(x.ev.tid())
         {
@@ -597,7 +610,7 @@ impl State {
         if x.res() != 0 {
             return;
         }
-        let gid = x.uint("egid").or_else(|| x.uint("gid")).map(|v| v as u32);
+        let gid = x.uint(P::Egid).or_else(|| x.uint(P::Gid)).map(|v| v as u32);
         if let Some(gid) = gid.filter(|&g| g != u32::MAX)
             && let Some(t) = self.threads.get_mut(x.ev.tid())
         {
@@ -608,10 +621,10 @@ impl State {
     fn parse_prctl(&mut self, x: &Exit<'_, '_>) {
         // PR_SET_NAME changes the thread's comm.
         const PPM_PR_SET_NAME: u64 = 15;
-        if x.res() != 0 || x.uint("option") != Some(PPM_PR_SET_NAME) {
+        if x.res() != 0 || x.uint(P::Option) != Some(PPM_PR_SET_NAME) {
             return;
         }
-        if let Some(name) = x.param("arg2_str").map(cstr)
+        if let Some(name) = x.param(P::Arg2Str).map(cstr)
             && let Some(t) = self.threads.get_mut(x.ev.tid())
         {
             t.comm = name.to_vec();
@@ -621,13 +634,13 @@ impl State {
     // -- sockets -----------------------------------------------------------------------------
 
     fn parse_socket(&mut self, x: &Exit<'_, '_>) {
-        let fd = x.ev.param_by_name("fd").map(int).unwrap_or_else(|| x.res());
+        let fd = x.exit_param(P::Fd).map(int).unwrap_or_else(|| x.res());
         if fd < 0 {
             return;
         }
-        let domain = x.uint("domain").unwrap_or(0) as u32;
-        let ty = x.uint("type").unwrap_or(0) as u32 & 0xf;
-        let proto = x.uint("proto").unwrap_or(0) as u32;
+        let domain = x.uint(P::Domain).unwrap_or(0) as u32;
+        let ty = x.uint(P::Type).unwrap_or(0) as u32 & 0xf;
+        let proto = x.uint(P::Proto).unwrap_or(0) as u32;
         let kind = match domain {
             ffi::PPM_AF_UNIX => FdKind::Unix,
             ffi::PPM_AF_INET => FdKind::Ipv4Socket,
@@ -648,13 +661,13 @@ impl State {
         if res < 0 && res != EINPROGRESS {
             return;
         }
-        let Some(fd) = x.int("fd") else { return };
-        let Some(tuple) = x.ev.param_by_name("tuple") else { return };
+        let Some(fd) = x.int(P::Fd) else { return };
+        let Some(tuple) = x.exit_param(P::Tuple) else { return };
         self.set_socket(x.ev.tid(), fd, tuple, Role::Client);
     }
 
     fn parse_accept(&mut self, x: &Exit<'_, '_>) {
-        let fd = x.ev.param_by_name("fd").map(int).unwrap_or(-1);
+        let fd = x.exit_param(P::Fd).map(int).unwrap_or(-1);
         if fd < 0 {
             return;
         }
@@ -662,7 +675,7 @@ impl State {
         let mut info = Fd::named(FdKind::Unknown, Vec::new());
         info.l4proto = L4Proto::Tcp;
         self.add_fd(tid, fd, info);
-        if let Some(tuple) = x.ev.param_by_name("tuple") {
+        if let Some(tuple) = x.exit_param(P::Tuple) {
             self.set_socket(tid, fd, tuple, Role::Server);
         }
     }
@@ -671,7 +684,7 @@ impl State {
         if x.res() != 0 {
             return;
         }
-        let (Some(fd), Some(addr)) = (x.int("fd"), x.ev.param_by_name("addr")) else { return };
+        let (Some(fd), Some(addr)) = (x.int(P::Fd), x.exit_param(P::Addr)) else { return };
         let tid = x.ev.tid();
         let Some(info) = self.threads.fds_mut(tid).and_then(|t| t.get_mut(fd)) else { return };
         match addr.first().map(|&f| u32::from(f)) {
@@ -704,8 +717,8 @@ impl State {
         if x.res() < 0 {
             return;
         }
-        let (source, peer) = (x.uint("source").unwrap_or(0), x.uint("peer").unwrap_or(0));
-        for name in ["fd1", "fd2"] {
+        let (source, peer) = (x.uint(P::Source).unwrap_or(0), x.uint(P::Peer).unwrap_or(0));
+        for name in [P::Fd1, P::Fd2] {
             if let Some(fd) = x.int(name) {
                 let mut info = Fd::named(FdKind::Unix, Vec::new());
                 info.addrs = Some(SockAddrs::Unix { source, dest: peer });
@@ -719,7 +732,7 @@ impl State {
         if x.res() < 0 {
             return;
         }
-        let (Some(fd), Some(tuple)) = (x.int("fd"), x.ev.param_by_name("tuple")) else { return };
+        let (Some(fd), Some(tuple)) = (x.int(P::Fd), x.exit_param(P::Tuple)) else { return };
         let tid = x.ev.tid();
         let unaddressed = self
             .threads

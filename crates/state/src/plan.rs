@@ -1,10 +1,11 @@
 //! What the state does with each event type, worked out once from the event table so that
 //! applying an event looks nothing up by name: which parser handles it, where its `fd`, `res`
-//! and memory counters are, whether it creates threads or interrupts a syscall's two halves.
+//! and memory counters are, where every parameter its parser reads is, whether it creates
+//! threads or interrupts a syscall's two halves.
 
 use std::sync::LazyLock;
 
-use lanner_event::table::{EVENT_MAX, EventFlags, event_info};
+use lanner_event::table::{EVENT_MAX, EventFlags, EventInfo, event_info};
 
 use crate::parse::code;
 
@@ -110,6 +111,110 @@ pub(crate) struct Counters {
     pub(crate) pgft_min: Option<u8>,
 }
 
+/// Declares [`P`], the parameters the parsers read, with their names in the event table.
+macro_rules! params {
+    ($($variant:ident = $name:literal,)*) => {
+        /// A parameter the parsers read, by its name in the event table. Names are stable
+        /// across the versions of an event (libs only appends parameters or makes a new event
+        /// type); where each is in an event type is worked out once ([`ParamIndex`]).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub(crate) enum P {
+            $($variant,)*
+        }
+
+        impl P {
+            /// The names, in the order of the variants.
+            const NAMES: &[&str] = &[$($name,)*];
+        }
+    };
+}
+
+params! {
+    Addr = "addr",
+    Arg2Str = "arg2_str",
+    Args = "args",
+    CapEffective = "cap_effective",
+    CapInheritable = "cap_inheritable",
+    CapPermitted = "cap_permitted",
+    Cgroups = "cgroups",
+    Cmd = "cmd",
+    Comm = "comm",
+    Cwd = "cwd",
+    Dev = "dev",
+    Dirfd = "dirfd",
+    Domain = "domain",
+    Egid = "egid",
+    Env = "env",
+    Euid = "euid",
+    Exe = "exe",
+    ExeIno = "exe_ino",
+    ExeInoCtime = "exe_ino_ctime",
+    ExeInoMtime = "exe_ino_mtime",
+    Fd = "fd",
+    Fd1 = "fd1",
+    Fd2 = "fd2",
+    Fdlimit = "fdlimit",
+    Flags = "flags",
+    Gid = "gid",
+    Ino = "ino",
+    Loginuid = "loginuid",
+    Name = "name",
+    Oldfd = "oldfd",
+    Option = "option",
+    Path = "path",
+    Peer = "peer",
+    PgftMaj = "pgft_maj",
+    PgftMin = "pgft_min",
+    Pgid = "pgid",
+    Pid = "pid",
+    PidnsInitStartTs = "pidns_init_start_ts",
+    Proto = "proto",
+    Ptid = "ptid",
+    Res = "res",
+    ResOrFd = "res_or_fd",
+    Source = "source",
+    TrustedExepath = "trusted_exepath",
+    Tty = "tty",
+    Tuple = "tuple",
+    Type = "type",
+    Uid = "uid",
+    VmRss = "vm_rss",
+    VmSize = "vm_size",
+    VmSwap = "vm_swap",
+    Vpgid = "vpgid",
+    Vpid = "vpid",
+    Vtid = "vtid",
+}
+
+/// Where each parameter of [`P`] is in an event type: its index, if the type has it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ParamIndex([u8; P::NAMES.len()]);
+
+impl ParamIndex {
+    /// Not in the event type.
+    const ABSENT: u8 = u8::MAX;
+
+    fn of(info: &EventInfo) -> ParamIndex {
+        let mut index = [ParamIndex::ABSENT; P::NAMES.len()];
+        for (slot, name) in index.iter_mut().zip(P::NAMES) {
+            // The first parameter of that name, as a lookup by name finds it.
+            let at = info.params.iter().position(|p| p.name == *name);
+            if let Some(at) = at.and_then(|i| u8::try_from(i).ok()).filter(|&i| i != Self::ABSENT) {
+                *slot = at;
+            }
+        }
+        ParamIndex(index)
+    }
+
+    /// The index of `p` in the event type, if it has it (an event recorded by an older driver
+    /// may still hold fewer parameters: [`lanner_event::RawEvent::param`] says).
+    #[inline]
+    pub(crate) fn get(&self, p: P) -> Option<usize> {
+        let i = self.0[p as usize];
+        (i != ParamIndex::ABSENT).then_some(usize::from(i))
+    }
+}
+
 /// What applying an event of one type involves.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct TypePlan {
@@ -131,6 +236,8 @@ pub(crate) struct TypePlan {
     /// (beyond the thread's activity, its syscall in flight and its memory counters): it has a
     /// parser or ends a process.
     pub(crate) changes_state: bool,
+    /// Where the parameters the parsers read are.
+    pub(crate) params: ParamIndex,
 }
 
 const UNKNOWN: TypePlan = TypePlan {
@@ -142,6 +249,7 @@ const UNKNOWN: TypePlan = TypePlan {
     parser: Parser::None,
     counters: None,
     changes_state: false,
+    params: ParamIndex([ParamIndex::ABSENT; P::NAMES.len()]),
 };
 
 static PLANS: LazyLock<Vec<TypePlan>> =
@@ -192,5 +300,6 @@ fn plan_of(ty: u16) -> TypePlan {
         parser,
         counters: (has_counters && !clone_family).then_some(counters),
         changes_state: parser != Parser::None || procexit,
+        params: ParamIndex::of(info),
     }
 }
