@@ -1662,7 +1662,15 @@ fn remembered(
 }
 
 fn eval_check_now(check: &CheckNode, ctx: &EventContext<'_>, scratch: &mut Scratch) -> bool {
-    fill(&check.lhs, ctx, scratch);
+    match &check.lhs {
+        // The usual left side, extracted here rather than through `fill` (which recurses for
+        // transformers and so stays a call).
+        Operand::Field { field, slot } => {
+            let (values, states) = (&mut scratch.values, &mut scratch.states);
+            extract(field, ctx, Mode::Filter, &mut states[*slot], &mut values[*slot]);
+        }
+        lhs => fill(lhs, ctx, scratch),
+    }
     if let Matcher::Field(_, rhs) = &check.matcher {
         fill(rhs, ctx, scratch);
     }
