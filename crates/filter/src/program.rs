@@ -1474,11 +1474,13 @@ fn matches_value(m: &Matcher, v: Value<'_>, rhs: &Values) -> bool {
 }
 
 /// Extracts an operand into its slot (and its arguments into theirs).
+#[inline]
 fn fill(op: &Operand, ctx: &EventContext<'_>, scratch: &mut Scratch) {
     fill_for(op, ctx, Mode::Filter, scratch);
 }
 
 /// [`fill`] for a filter or an output.
+#[inline]
 fn fill_for(op: &Operand, ctx: &EventContext<'_>, mode: Mode, scratch: &mut Scratch) {
     match op {
         Operand::Field { field, slot } => {
@@ -1629,6 +1631,7 @@ fn eval(node: &Node, ctx: &EventContext<'_>, scratch: &mut Scratch) -> bool {
     }
 }
 
+#[inline]
 fn eval_check(check: &CheckNode, ctx: &EventContext<'_>, scratch: &mut Scratch) -> bool {
     match check.memo {
         Some(slot) => {
@@ -1659,7 +1662,15 @@ fn remembered(
 }
 
 fn eval_check_now(check: &CheckNode, ctx: &EventContext<'_>, scratch: &mut Scratch) -> bool {
-    fill(&check.lhs, ctx, scratch);
+    match &check.lhs {
+        // The usual left side, extracted here rather than through `fill` (which recurses for
+        // transformers and so stays a call).
+        Operand::Field { field, slot } => {
+            let (values, states) = (&mut scratch.values, &mut scratch.states);
+            extract(field, ctx, Mode::Filter, &mut states[*slot], &mut values[*slot]);
+        }
+        lhs => fill(lhs, ctx, scratch),
+    }
     if let Matcher::Field(_, rhs) = &check.matcher {
         fill(rhs, ctx, scratch);
     }

@@ -865,8 +865,22 @@ fn is_clean_absolute(path: &[u8]) -> bool {
     if path == b"/" {
         return true;
     }
-    path.first() == Some(&b'/')
-        && path[1..].split(|&b| b == b'/').all(|part| !matches!(part, b"" | b"." | b".."))
+    if path.first() != Some(&b'/') {
+        return false;
+    }
+    // One pass over the bytes (every open's path goes through here): a component is empty,
+    // `.` or `..` exactly when a `/` follows a `/`, a `/.` or a `/..`, or the path ends with
+    // `/.` or `/..`.
+    let mut dots_since_slash = Some(0u8);
+    for &b in &path[1..] {
+        dots_since_slash = match (b, dots_since_slash) {
+            (b'/', Some(_)) => return false,
+            (b'/', None) => Some(0),
+            (b'.', Some(n)) => Some(n + 1).filter(|&n| n <= 2),
+            _ => None,
+        };
+    }
+    dots_since_slash.is_none()
 }
 
 #[cfg(test)]
@@ -875,11 +889,25 @@ mod tests {
 
     #[test]
     fn clean_absolute_paths_are_copied() {
-        for clean in [&b"/"[..], b"/etc/passwd", b"/a.b/..c/.d"] {
+        for clean in
+            [&b"/"[..], b"/etc/passwd", b"/a.b/..c/.d", b"/a/...", b"/.x", b"/x/..b", b"/..."]
+        {
             assert!(is_clean_absolute(clean), "{}", String::from_utf8_lossy(clean));
             assert_eq!(normalize(b"", clean), clean);
         }
-        for dirty in [&b"//etc"[..], b"/etc/", b"/./x", b"/a/../b", b"/a/.", b"rel", b""] {
+        for dirty in [
+            &b"//etc"[..],
+            b"/etc/",
+            b"/./x",
+            b"/a/../b",
+            b"/a/.",
+            b"rel",
+            b"",
+            b"/..",
+            b"/.",
+            b"/a//b",
+            b"/a/..",
+        ] {
             assert!(!is_clean_absolute(dirty), "{}", String::from_utf8_lossy(dirty));
         }
     }

@@ -74,6 +74,7 @@ impl<'a> EventContext<'a> {
 
     /// The thread that generated the event, if the state knows it (looked up once for all the
     /// fields of the event).
+    #[inline]
     pub(crate) fn thread(&self) -> Option<&'a Thread> {
         if let Some(t) = self.thread.get() {
             return t;
@@ -84,6 +85,7 @@ impl<'a> EventContext<'a> {
     }
 
     /// An fd of the event's thread.
+    #[inline]
     pub(crate) fn fd(&self, fd: i64) -> Option<&'a Fd> {
         if fd < 0 {
             return None;
@@ -93,6 +95,7 @@ impl<'a> EventContext<'a> {
 
     /// The fd the event is about ([`State::event_fd`]), if the state knows it (looked up once
     /// for all the fields of the event).
+    #[inline]
     pub(crate) fn event_fd(&self) -> Option<&'a Fd> {
         if let Some(f) = self.event_fd.get() {
             return f;
@@ -135,6 +138,7 @@ pub struct CheckState {
 
 /// Extracts a field's values into `out` (cleared first). Leaves `out` empty when the field
 /// does not apply to the event (libs' NULL, printed `<NA>`).
+#[inline]
 pub fn extract(
     field: &Field,
     ctx: &EventContext<'_>,
