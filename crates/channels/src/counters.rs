@@ -85,8 +85,9 @@ pub struct ChannelSnapshot {
     pub failed: u64,
     /// Attempts made again after a failure.
     pub retries: u64,
-    /// Alerts dropped by the channel: its backlog and spool were full, or the receiver refused
-    /// the alert for good (an HTTP 4xx other than 408 and 429).
+    /// Alerts dropped by the channel: a local write failed, the HTTP backlog and spool were
+    /// full while the receiver was down, or the receiver refused the alert for good (an HTTP
+    /// 4xx other than 408 and 429).
     pub dropped: u64,
     /// Alerts waiting for delivery (memory and spool).
     pub backlog: u64,

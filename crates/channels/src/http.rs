@@ -6,7 +6,8 @@
 //! once (so a receiver that is down never stalls the dispatcher and the other channels), and
 //! the sender delivers its head, then the next. While the receiver is down the backlog keeps
 //! the alerts: up to `backlog_capacity` in memory, then in the spool directory (if one is
-//! set) up to `spool_max_mb`; an alert that fits nowhere is dropped and counted. A head that
+//! set) up to `spool_max_mb`. When both are full the intake waits while the receiver
+//! answers (a burst: the alert queue's policy applies) and drops, counting, while it is down. A head that
 //! failed is sent again, never skipped, so the order holds; an alert the receiver refuses
 //! for good (a 4xx other than 408 and 429) is counted, logged and skipped, since resending
 //! it cannot help and would block every alert behind it.
@@ -14,6 +15,7 @@
 use std::collections::VecDeque;
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -163,6 +165,7 @@ impl HttpChannel {
             backlog: Mutex::new(self.backlog),
             arrived: Notify::new(),
             settled: Notify::new(),
+            down: AtomicBool::new(false),
         });
         if shared.lock().len() > 0 {
             let n = shared.lock().len();
@@ -189,6 +192,8 @@ struct Shared {
     arrived: Notify,
     /// The head of the backlog left it.
     settled: Notify,
+    /// The receiver is down (the sender is retrying).
+    down: AtomicBool,
 }
 
 impl Shared {
@@ -209,24 +214,37 @@ async fn intake(
         match msg {
             ChannelMsg::Deliver(alert) => {
                 counters.backlog.fetch_sub(1, Relaxed);
-                let result = {
-                    let mut backlog = shared.lock();
-                    let r = backlog.push(alert);
-                    backlog.gauge(&counters);
-                    r
-                };
-                match result {
-                    Ok(()) => {
-                        dropping = false;
-                        shared.arrived.notify_one();
-                    }
-                    Err(why) => {
-                        counters.dropped.fetch_add(1, Relaxed);
-                        if !dropping {
-                            log(&format!("http output: dropping alerts: {why}"));
+                // A full backlog while the receiver answers is a burst: wait for room (the
+                // dispatcher waits, the alert queue's policy applies). While the receiver is
+                // down, waiting would stall every other channel: drop, and count.
+                loop {
+                    let settled = shared.settled.notified();
+                    tokio::pin!(settled);
+                    settled.as_mut().enable();
+                    let result = {
+                        let mut backlog = shared.lock();
+                        let r = backlog.push(alert.clone());
+                        backlog.gauge(&counters);
+                        r
+                    };
+                    match result {
+                        Ok(()) => {
+                            dropping = false;
+                            shared.arrived.notify_one();
                         }
-                        dropping = true;
+                        Err(why) if shared.down.load(Relaxed) => {
+                            counters.dropped.fetch_add(1, Relaxed);
+                            if !dropping {
+                                log(&format!("http output: dropping alerts: {why}"));
+                            }
+                            dropping = true;
+                        }
+                        Err(_) => {
+                            settled.await;
+                            continue;
+                        }
                     }
+                    break;
                 }
             }
             ChannelMsg::Flush(ack) => {
@@ -310,6 +328,7 @@ impl Sender {
                     shared.settled.notify_waiters();
                     counters.delivered.fetch_add(1, Relaxed);
                     if down {
+                        shared.down.store(false, Relaxed);
                         log(&format!("http output: {} answers again; delivering.", self.url));
                     }
                     (down, timeouts, wait) = (false, 0, self.backoff.initial);
@@ -339,6 +358,7 @@ impl Sender {
                     timeouts = if timeout { timeouts + 1 } else { 0 };
                     if !down && (!timeout || timeouts >= self.max_consecutive_timeouts) {
                         down = true;
+                        shared.down.store(true, Relaxed);
                         log(&format!(
                             "http output: cannot deliver to {}: {why}; keeping alerts and \
                              retrying.",

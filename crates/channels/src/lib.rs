@@ -49,8 +49,10 @@
 //!   timeouts; lanner reports the receiver down after that many, and keeps the alerts.
 //! - **Backlog: memory, then spool.** `http_output.backlog_capacity` alerts wait in memory;
 //!   with `http_output.spool_dir` set, later ones are appended to segment files there (at
-//!   most `spool_max_mb`) and read back in order; the spool survives a restart. What fits
-//!   nowhere is dropped, counted and logged. Alerts still in memory when a shutdown's flush
+//!   most `spool_max_mb`) and read back in order; the spool survives a restart. When both are
+//!   full, the receiver's state decides: while it answers (a burst), the channel waits and
+//!   so pushes back on the alert queue, whose overflow policy applies; while it is down,
+//!   waiting would stall every other channel, so the alert is dropped, counted and logged. Alerts still in memory when a shutdown's flush
 //!   times out are lost (the report says how many); those in the spool are not.
 //! - **`compress_uploads` gzips the request body** (`Content-Encoding: gzip`), as its name
 //!   says. Falco's curl option of that name only asks for compressed *responses*.

@@ -124,6 +124,25 @@ fn server_errors_are_retried_and_refusals_skipped() {
     assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
 }
 
+/// A burst larger than the memory backlog, with no spool, while the receiver answers: the
+/// channel pushes back instead of dropping.
+#[test]
+fn a_burst_is_held_back_not_dropped_while_the_receiver_answers() {
+    let receiver = Receiver::start(None);
+    let (mut config, _log) = http_config(&receiver.url());
+    config.http.backlog_capacity = 4;
+    config.http.keep_alive = true;
+    let pipeline = Pipeline::start(config).unwrap();
+    for i in 0..2000 {
+        assert!(pipeline.sender().send(alert("r", Priority::Warning, &format!("{i}"))));
+    }
+    let report = pipeline.shutdown(WAIT);
+    assert!(report.is_complete());
+    let http = report.snapshot.channel("http").unwrap().clone();
+    assert_eq!((http.delivered, http.dropped), (2000, 0));
+    assert_eq!(receiver.requests().len(), 2000);
+}
+
 /// The issue's scenario: a steady alert load, the receiver goes away for a while and comes
 /// back; every alert arrives, once, in order. The memory backlog is small, so most of the
 /// alerts of the outage wait in the spool directory.
