@@ -30,7 +30,10 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml_ng::Value;
 
-pub use settings::{EngineKind, RuleMatching, RuleSelection, Settings};
+pub use settings::{
+    EngineKind, FileOutput, HttpOutput, OutputsLimits, OutputsQueue, Overflow, ProgramOutput,
+    RuleMatching, RuleSelection, Settings, SyslogFormat, SyslogOutput,
+};
 pub use tree::{MergeStrategy, expand_env};
 
 /// Why the configuration cannot be used.

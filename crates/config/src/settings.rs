@@ -88,6 +88,150 @@ pub struct Settings {
     /// `legacy_enter_events` (lanner's own key): rules see both halves of a syscall as
     /// recorded, as Falco before 0.42 showed them.
     pub legacy_enter_events: bool,
+    /// `output_timeout`, in milliseconds (2000): lanner's HTTP request timeout.
+    pub output_timeout_ms: u64,
+    /// `outputs_queue`.
+    pub outputs_queue: OutputsQueue,
+    /// `outputs`: rate limit and flood guard.
+    pub outputs: OutputsLimits,
+    /// `file_output`.
+    pub file_output: FileOutput,
+    /// `syslog_output`.
+    pub syslog_output: SyslogOutput,
+    /// `program_output`.
+    pub program_output: ProgramOutput,
+    /// `http_output`.
+    pub http_output: HttpOutput,
+}
+
+/// What a full alert queue does with a new alert (`outputs_queue.overflow`, lanner's key).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Overflow {
+    /// Drop the new alert, count it and log the first drop (Falco's behaviour).
+    #[default]
+    Drop,
+    /// Make the event loop wait until there is room (no alert is lost; events may be).
+    Block,
+}
+
+/// `outputs_queue`: the queue between the rules engine and the output channels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OutputsQueue {
+    /// `capacity`: alerts the queue holds; 0 (Falco's default) is unbounded.
+    pub capacity: usize,
+    /// `overflow` (lanner's key): what a full queue does.
+    pub overflow: Overflow,
+}
+
+/// `outputs`: Falco's (pre-0.38) token bucket on alerts, and lanner's per-rule flood guard.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OutputsLimits {
+    /// `outputs.rate`: alerts allowed per second, on average; 0 (the default) disables the
+    /// limit.
+    pub rate: f64,
+    /// `outputs.max_burst`: the most alerts allowed at once (1000).
+    pub max_burst: f64,
+    /// `outputs.flood_guard.max_alerts` (lanner's key): alerts of one rule let through per
+    /// window; the rest are counted and summarised in one alert. 0 (the default) is off.
+    pub flood_max_alerts: u64,
+    /// `outputs.flood_guard.window_s` (lanner's key): the window, in seconds (60).
+    pub flood_window_s: u64,
+}
+
+impl Default for OutputsLimits {
+    fn default() -> OutputsLimits {
+        OutputsLimits { rate: 0.0, max_burst: 1000.0, flood_max_alerts: 0, flood_window_s: 60 }
+    }
+}
+
+/// `file_output`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileOutput {
+    /// `enabled` (false).
+    pub enabled: bool,
+    /// `keep_alive` (false): keep the file open rather than open it for each alert.
+    pub keep_alive: bool,
+    /// `filename` (`./events.txt`).
+    pub filename: String,
+}
+
+/// The line layout of syslog messages (`syslog_output.format`, lanner's key).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SyslogFormat {
+    /// `<PRI>Mmm dd hh:mm:ss ident: message`, what glibc's `syslog(3)` sends for Falco.
+    #[default]
+    Rfc3164,
+    /// `<PRI>1 timestamp hostname ident pid - - message` (RFC 5424).
+    Rfc5424,
+}
+
+/// `syslog_output`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyslogOutput {
+    /// `enabled` (true, as in Falco).
+    pub enabled: bool,
+    /// `address` (lanner's key): the syslog daemon's datagram socket (`/dev/log`).
+    pub address: String,
+    /// `format` (lanner's key): `rfc3164` (default) or `rfc5424`.
+    pub format: SyslogFormat,
+    /// `ident` (lanner's key): the program name messages carry (`lanner`).
+    pub ident: String,
+}
+
+/// `program_output`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramOutput {
+    /// `enabled` (false).
+    pub enabled: bool,
+    /// `keep_alive` (false): start the program once and write every alert to it, rather than
+    /// start it for each alert.
+    pub keep_alive: bool,
+    /// `program`: a shell command (`sh -c`) that reads alerts on its stdin.
+    pub program: String,
+}
+
+/// `http_output`: Falco's keys, and lanner's for delivery while the receiver is down.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpOutput {
+    /// `enabled` (false).
+    pub enabled: bool,
+    /// `url`; required when enabled.
+    pub url: String,
+    /// `user_agent` (`falcosecurity/falco`).
+    pub user_agent: String,
+    /// `insecure`: do not verify the server's certificate.
+    pub insecure: bool,
+    /// `ca_cert`: a PEM file of CA certificates.
+    pub ca_cert: String,
+    /// `ca_bundle`: a PEM file of CA certificates.
+    pub ca_bundle: String,
+    /// `ca_path` (`/etc/ssl/certs`): a directory of PEM files.
+    pub ca_path: String,
+    /// `mtls`: present `client_cert` and `client_key`.
+    pub mtls: bool,
+    /// `client_cert` (`/etc/ssl/certs/client.crt`).
+    pub client_cert: String,
+    /// `client_key` (`/etc/ssl/certs/client.key`).
+    pub client_key: String,
+    /// `echo`: print the receiver's answers to stdout.
+    pub echo: bool,
+    /// `compress_uploads`: gzip the request bodies.
+    pub compress_uploads: bool,
+    /// `keep_alive`: reuse the connection.
+    pub keep_alive: bool,
+    /// `max_consecutive_timeouts` (5): timeouts in a row after which the receiver is reported
+    /// down (lanner keeps retrying; alerts are kept, see `backlog_capacity`).
+    pub max_consecutive_timeouts: u32,
+    /// `headers` (lanner's key): extra request headers, name to value, in order.
+    pub headers: Vec<(String, String)>,
+    /// `backlog_capacity` (lanner's key): alerts kept in memory while the receiver does not
+    /// take them (10000).
+    pub backlog_capacity: usize,
+    /// `spool_dir` (lanner's key): where alerts go when the memory backlog is full, and where
+    /// they survive a restart; empty (the default) keeps them in memory only.
+    pub spool_dir: String,
+    /// `spool_max_mb` (lanner's key): the most the spool holds, in MiB (100).
+    pub spool_max_mb: u64,
 }
 
 impl Settings {
@@ -160,6 +304,56 @@ impl Settings {
             log_stderr: r.bool("log_stderr", true)?,
             static_fields: r.map("static_fields")?,
             legacy_enter_events: r.bool("legacy_enter_events", false)?,
+            output_timeout_ms: r.uint("output_timeout", 2000)?,
+            outputs_queue: OutputsQueue {
+                capacity: r.uint("outputs_queue.capacity", 0)? as usize,
+                overflow: match r.string("outputs_queue.overflow", "drop")?.as_str() {
+                    "drop" => Overflow::Drop,
+                    "block" => Overflow::Block,
+                    other => {
+                        return Err(r.bad(
+                            "outputs_queue.overflow",
+                            format!("unknown policy `{other}` (use drop or block)"),
+                        ));
+                    }
+                },
+            },
+            outputs: OutputsLimits {
+                rate: r.float("outputs.rate", 0.0)?,
+                max_burst: r.float("outputs.max_burst", 1000.0)?,
+                flood_max_alerts: r.uint("outputs.flood_guard.max_alerts", 0)?,
+                flood_window_s: match r.uint("outputs.flood_guard.window_s", 60)? {
+                    0 => {
+                        return Err(r.bad(
+                            "outputs.flood_guard.window_s",
+                            "the window must be at least one second".to_owned(),
+                        ));
+                    }
+                    n => n,
+                },
+            },
+            file_output: FileOutput {
+                enabled: r.bool("file_output.enabled", false)?,
+                keep_alive: r.bool("file_output.keep_alive", false)?,
+                filename: r.string("file_output.filename", "./events.txt")?,
+            },
+            syslog_output: SyslogOutput {
+                enabled: r.bool("syslog_output.enabled", true)?,
+                address: r.string("syslog_output.address", "/dev/log")?,
+                format: match r.string("syslog_output.format", "rfc3164")?.as_str() {
+                    "rfc3164" => SyslogFormat::Rfc3164,
+                    "rfc5424" => SyslogFormat::Rfc5424,
+                    other => {
+                        return Err(r.bad(
+                            "syslog_output.format",
+                            format!("unknown format `{other}` (use rfc3164 or rfc5424)"),
+                        ));
+                    }
+                },
+                ident: r.string("syslog_output.ident", "lanner")?,
+            },
+            program_output: r.program_output()?,
+            http_output: r.http_output()?,
         })
     }
 }
@@ -195,6 +389,90 @@ impl Reader<'_> {
                 other => Err(self.bad(key, format!("expected true or false, found `{other}`"))),
             },
         }
+    }
+
+    /// A non-negative integer.
+    fn uint(&self, key: &str, default: u64) -> Result<u64, ConfigError> {
+        match self.scalar(key)? {
+            None => Ok(default),
+            Some(s) => s.parse().map_err(|_| {
+                self.bad(key, format!("expected a non-negative integer, found `{s}`"))
+            }),
+        }
+    }
+
+    /// A non-negative number.
+    fn float(&self, key: &str, default: f64) -> Result<f64, ConfigError> {
+        match self.scalar(key)? {
+            None => Ok(default),
+            Some(s) => match s.parse::<f64>() {
+                Ok(f) if f.is_finite() && f >= 0.0 => Ok(f),
+                _ => Err(self.bad(key, format!("expected a non-negative number, found `{s}`"))),
+            },
+        }
+    }
+
+    fn program_output(&self) -> Result<ProgramOutput, ConfigError> {
+        let out = ProgramOutput {
+            enabled: self.bool("program_output.enabled", false)?,
+            keep_alive: self.bool("program_output.keep_alive", false)?,
+            program: self.string("program_output.program", "")?,
+        };
+        if out.enabled && out.program.trim().is_empty() {
+            return Err(self.bad(
+                "program_output.program",
+                "a program is needed when program_output is enabled".to_owned(),
+            ));
+        }
+        Ok(out)
+    }
+
+    fn http_output(&self) -> Result<HttpOutput, ConfigError> {
+        let out = HttpOutput {
+            enabled: self.bool("http_output.enabled", false)?,
+            url: self.string("http_output.url", "")?,
+            user_agent: self.string("http_output.user_agent", "falcosecurity/falco")?,
+            insecure: self.bool("http_output.insecure", false)?,
+            ca_cert: self.string("http_output.ca_cert", "")?,
+            ca_bundle: self.string("http_output.ca_bundle", "")?,
+            ca_path: self.string("http_output.ca_path", "/etc/ssl/certs")?,
+            mtls: self.bool("http_output.mtls", false)?,
+            client_cert: self.string("http_output.client_cert", "/etc/ssl/certs/client.crt")?,
+            client_key: self.string("http_output.client_key", "/etc/ssl/certs/client.key")?,
+            echo: self.bool("http_output.echo", false)?,
+            compress_uploads: self.bool("http_output.compress_uploads", false)?,
+            keep_alive: self.bool("http_output.keep_alive", false)?,
+            max_consecutive_timeouts: u32::try_from(
+                self.uint("http_output.max_consecutive_timeouts", 5)?,
+            )
+            .map_err(|_| {
+                self.bad("http_output.max_consecutive_timeouts", "too large".to_owned())
+            })?,
+            headers: self.map("http_output.headers")?,
+            backlog_capacity: self.uint("http_output.backlog_capacity", 10_000)? as usize,
+            spool_dir: self.string("http_output.spool_dir", "")?,
+            spool_max_mb: self.uint("http_output.spool_max_mb", 100)?,
+        };
+        if out.enabled {
+            let url = out.url.trim();
+            if url.is_empty() {
+                return Err(self.bad(
+                    "http_output.url",
+                    "a URL is needed when http_output is enabled".to_owned(),
+                ));
+            }
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(self
+                    .bad("http_output.url", format!("`{url}` is not an http:// or https:// URL")));
+            }
+            if out.backlog_capacity == 0 {
+                return Err(self.bad(
+                    "http_output.backlog_capacity",
+                    "at least one alert must fit".to_owned(),
+                ));
+            }
+        }
+        Ok(out)
     }
 
     /// A list of strings; a single scalar is a list of one.

@@ -88,3 +88,75 @@ fn bad_values_name_their_key() {
     let bad = Config::from_text("a: [", &[]).unwrap_err().to_string();
     assert!(bad.starts_with("config file `<text>` is not valid YAML: "), "{bad}");
 }
+
+#[test]
+fn output_channels_with_falcos_defaults() {
+    use lanner_config::{Overflow, SyslogFormat};
+    let config = Config::load(Some(&fixture("falco_config/falco.yaml")), &[]).unwrap();
+    let s = config.settings().unwrap();
+    assert_eq!((s.outputs_queue.capacity, s.outputs_queue.overflow), (0, Overflow::Drop));
+    assert!(s.syslog_output.enabled && !s.file_output.enabled && !s.http_output.enabled);
+    assert_eq!(s.syslog_output.address, "/dev/log");
+    assert_eq!(s.syslog_output.format, SyslogFormat::Rfc3164);
+    assert_eq!(s.file_output.filename, "./events.txt");
+    assert!(!s.file_output.keep_alive);
+    assert!(!s.program_output.enabled && !s.program_output.keep_alive);
+    assert!(s.program_output.program.starts_with("jq '{text: .output}'"));
+    let h = &s.http_output;
+    assert_eq!((h.url.as_str(), h.user_agent.as_str()), ("", "falcosecurity/falco"));
+    assert_eq!(h.ca_path, "/etc/ssl/certs");
+    assert_eq!(h.client_cert, "/etc/ssl/certs/client.crt");
+    assert_eq!(h.client_key, "/etc/ssl/certs/client.key");
+    assert!(!h.insecure && !h.mtls && !h.echo && !h.compress_uploads && !h.keep_alive);
+    assert_eq!(h.max_consecutive_timeouts, 5);
+    assert_eq!((h.backlog_capacity, h.spool_dir.as_str(), h.spool_max_mb), (10_000, "", 100));
+    assert_eq!(s.output_timeout_ms, 2000);
+    assert_eq!((s.outputs.rate, s.outputs.max_burst, s.outputs.flood_max_alerts), (0.0, 1000.0, 0));
+
+    let options = [
+        "outputs_queue={capacity: 100, overflow: block}".to_owned(),
+        "outputs={rate: 0.5, max_burst: 10, flood_guard: {max_alerts: 5, window_s: 30}}".to_owned(),
+        "http_output={enabled: true, url: \"https://sidekick:2801/\", headers: {X-A: b}}"
+            .to_owned(),
+        "syslog_output.format=rfc5424".to_owned(),
+    ];
+    let s = Config::load(Some(&fixture("falco_config/falco.yaml")), &options)
+        .unwrap()
+        .settings()
+        .unwrap();
+    assert_eq!((s.outputs_queue.capacity, s.outputs_queue.overflow), (100, Overflow::Block));
+    assert_eq!((s.outputs.rate, s.outputs.max_burst), (0.5, 10.0));
+    assert_eq!((s.outputs.flood_max_alerts, s.outputs.flood_window_s), (5, 30));
+    assert_eq!(s.http_output.headers, [("X-A".to_owned(), "b".to_owned())]);
+    assert_eq!(s.syslog_output.format, SyslogFormat::Rfc5424);
+}
+
+#[test]
+fn output_settings_that_do_not_fit_name_their_key() {
+    let cases = [
+        ("http_output: {enabled: true}", "config key `http_output.url`: a URL is needed"),
+        (
+            "http_output: {enabled: true, url: ftp://x}",
+            "config key `http_output.url`: `ftp://x` is not",
+        ),
+        ("program_output: {enabled: true, program: ''}", "config key `program_output.program`"),
+        (
+            "outputs_queue: {capacity: -1}",
+            "config key `outputs_queue.capacity`: expected a non-negative integer, found `-1`",
+        ),
+        (
+            "outputs_queue: {overflow: spill}",
+            "config key `outputs_queue.overflow`: unknown policy `spill`",
+        ),
+        ("outputs: {rate: fast}", "config key `outputs.rate`: expected a non-negative number"),
+        (
+            "syslog_output: {format: json}",
+            "config key `syslog_output.format`: unknown format `json`",
+        ),
+        ("outputs: {flood_guard: {window_s: 0}}", "config key `outputs.flood_guard.window_s`"),
+    ];
+    for (text, want) in cases {
+        let err = Config::from_text(text, &[]).unwrap().settings().unwrap_err().to_string();
+        assert!(err.starts_with(want), "{text}: {err}");
+    }
+}

@@ -5,12 +5,14 @@
 //!
 //! The flow, one stage per crate: `lanner-config` (falco.yaml and `-o`) → `lanner-rules` (the
 //! rules files, compiled; `-V`, `-L`, `-l` stop here) → `lanner-engine` (selection by
-//! priority, `rules:`, `-D`/`-T`/`-t`; matching) → `lanner-outputs` (the alert line or JSON).
+//! priority, `rules:`, `-D`/`-T`/`-t`; matching) → `lanner-outputs` (the alert) →
+//! `lanner-channels` (the alert queue and the output channels of falco.yaml: stdout, file,
+//! syslog, program, http).
 //! The replay loop is `lanner inspect`'s: the reader thread hands over only the events the
 //! enabled rules and the state need.
 //!
-//! At the end Falco's summary goes to stdout: `Events detected`, the counts by severity and by
-//! rule.
+//! At the end the channels are flushed (everything queued is delivered, or reported), then
+//! Falco's summary goes to stdout: `Events detected`, the counts by severity and by rule.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -20,6 +22,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
+use lanner_channels::{Pipeline, PipelineConfig};
 use lanner_config::{Config, EngineKind, RuleMatching, Settings};
 use lanner_engine::{Engine, EngineScratch, EnterEvents, Matching, NameMatch, RuleEntry};
 use lanner_event::render::{BufferFormat, RenderOptions};
@@ -223,12 +226,17 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
         time_format_iso_8601: settings.time_format_iso_8601,
         utc_offset: localtime::utc_offset_now(),
     };
+    let mut channels = PipelineConfig::from_settings(
+        &settings,
+        options,
+        Arc::new(move |line: &str| log.log(line)),
+    );
+    channels.buffered = settings.buffered_outputs && !args.unbuffered;
     let replay = Replay {
         engine: &engine,
         outputs: &outputs,
-        options,
-        unbuffered: args.unbuffered || !settings.buffered_outputs,
-        stdout: settings.stdout_output,
+        pipeline: Pipeline::start(channels)?,
+        log,
         deadline: args
             .duration
             .map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s)),
@@ -243,7 +251,7 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
                 repair: settings.base_syscalls_repair,
             };
             return crate::live::run(
-                &replay,
+                replay,
                 &base,
                 settings.ring_buffer_bytes,
                 args.write.as_ref(),
@@ -390,21 +398,21 @@ fn append_outputs(settings: &Settings) -> anyhow::Result<Vec<AppendOutput>> {
 }
 
 /// A run of the rules over events: of a capture ([`Replay::run`]), or live
-/// ([`crate::live::run`]).
+/// ([`crate::live::run`]). Alerts leave through the output channels' pipeline.
 pub(crate) struct Replay<'a> {
     pub(crate) engine: &'a Engine,
     pub(crate) outputs: &'a [RuleOutput],
-    pub(crate) options: OutputOptions,
-    pub(crate) unbuffered: bool,
-    pub(crate) stdout: bool,
+    pub(crate) pipeline: Pipeline,
+    pub(crate) log: Logger,
     pub(crate) deadline: Option<std::time::Instant>,
 }
 
 impl Replay<'_> {
-    fn run(&self, capture: &Path) -> anyhow::Result<ExitCode> {
+    fn run(self, capture: &Path) -> anyhow::Result<ExitCode> {
         let engine = self.engine;
         let Some(source) = engine.source(lanner_engine::SYSCALL_SOURCE) else {
             // No syscall rule: nothing in a capture can match.
+            finish(self.pipeline, self.log);
             print_summary(&BTreeMap::new(), self.outputs)?;
             return Ok(ExitCode::SUCCESS);
         };
@@ -417,9 +425,8 @@ impl Replay<'_> {
         let mut alert_scratch = AlertScratch::default();
         let hostname: Arc<str> = Arc::from(hostname());
         let render = RenderOptions { buffer_format: BufferFormat::Dots, max_buffer_len: Some(80) };
-        let stdout = std::io::stdout();
-        let mut out = std::io::BufWriter::new(stdout.lock());
-        let mut line = String::new();
+        // No channel, no alert to build.
+        let sender = self.pipeline.has_channels().then(|| self.pipeline.sender());
         let mut counts: BTreeMap<usize, u64> = BTreeMap::new();
         let mut first_ts = None;
         let mut checked = 0u32;
@@ -437,17 +444,8 @@ impl Replay<'_> {
             for &id in engine.evaluate(source, &ctx, &mut scratch) {
                 let i = id.0 as usize;
                 *counts.entry(i).or_default() += 1;
-                if self.stdout {
-                    let alert = self.outputs[i].alert(&ctx, &hostname, &mut alert_scratch);
-                    lanner_outputs::render::write_alert(
-                        &mut out,
-                        &alert,
-                        &self.options,
-                        &mut line,
-                    )?;
-                    if self.unbuffered {
-                        out.flush()?;
-                    }
+                if let Some(sender) = &sender {
+                    sender.send(self.outputs[i].alert(&ctx, &hostname, &mut alert_scratch));
                 }
             }
             checked = checked.wrapping_add(1);
@@ -457,8 +455,7 @@ impl Replay<'_> {
                 break;
             }
         }
-        out.flush()?;
-        drop(out);
+        finish(self.pipeline, self.log);
         print_summary(&counts, self.outputs)?;
         Ok(ExitCode::SUCCESS)
     }
@@ -497,6 +494,27 @@ impl Replay<'_> {
             }
         }
         types
+    }
+}
+
+/// Delivers what the channels still hold, then stops them; what could not be delivered in
+/// time, and what was dropped, is logged.
+pub(crate) fn finish(pipeline: Pipeline, log: Logger) {
+    let report = pipeline.shutdown(std::time::Duration::from_secs(30));
+    let counters = &report.snapshot;
+    if !report.is_complete() {
+        let waiting: u64 = counters.channels.iter().map(|c| c.backlog).sum();
+        log.log(&format!(
+            "Outputs: {waiting} alerts not delivered in 30 s, by {}.",
+            report.pending.join(", ")
+        ));
+    }
+    // A channel that fails says so when it starts failing; the queue's losses are told here.
+    if counters.dropped + counters.throttled > 0 {
+        log.log(&format!(
+            "Outputs: {} alerts dropped by a full queue, {} by the rate limit.",
+            counters.dropped, counters.throttled
+        ));
     }
 }
 

@@ -11,7 +11,6 @@
 //! rate when there are any; the end-of-run stats always give them.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -27,7 +26,7 @@ use lanner_outputs::AlertScratch;
 use lanner_scap::{Compression, Writer};
 use lanner_state::State;
 
-use crate::detect::{Replay, hostname, print_summary};
+use crate::detect::{Replay, finish, hostname, print_summary};
 use crate::log::Logger;
 
 /// How long the loop sleeps when every buffer is empty.
@@ -89,7 +88,7 @@ pub(crate) fn syscall_set(run: &Replay<'_>, base: &BaseSyscalls) -> Vec<&'static
 
 /// Runs live detection.
 pub(crate) fn run(
-    run: &Replay<'_>,
+    run: Replay<'_>,
     base: &BaseSyscalls,
     buffer_bytes: usize,
     write: Option<&PathBuf>,
@@ -105,7 +104,7 @@ pub(crate) fn run(
         tables.fd_lists.len()
     ));
     let mut state = State::from_tables(&tables);
-    let set = syscall_set(run, base);
+    let set = syscall_set(&run, base);
     let options = ProbeOptions { syscalls: set, buffer_bytes, ..ProbeOptions::default() };
     let mut probe = Probe::open(&options).context(
         "cannot start the kernel probe (lanner needs root, a kernel with BTF and BPF; \
@@ -140,9 +139,8 @@ pub(crate) fn run(
     let mut alert_scratch = AlertScratch::default();
     let hostname: Arc<str> = Arc::from(hostname());
     let render = RenderOptions { buffer_format: BufferFormat::Dots, max_buffer_len: Some(80) };
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut line = String::new();
+    // No channel, no alert to build.
+    let sender = run.pipeline.has_channels().then(|| run.pipeline.sender());
     let mut counts: BTreeMap<usize, u64> = BTreeMap::new();
     let mut first_ts = None;
     let mut num = 0u64;
@@ -173,19 +171,14 @@ pub(crate) fn run(
             for &id in engine.evaluate(source, &ctx, &mut scratch) {
                 let i = id.0 as usize;
                 *counts.entry(i).or_default() += 1;
-                if run.stdout {
-                    let alert = run.outputs[i].alert(&ctx, &hostname, &mut alert_scratch);
-                    lanner_outputs::render::write_alert(&mut out, &alert, &run.options, &mut line)?;
-                    if run.unbuffered {
-                        out.flush()?;
-                    }
+                if let Some(sender) = &sender {
+                    sender.send(run.outputs[i].alert(&ctx, &hostname, &mut alert_scratch));
                 }
             }
             if num.is_multiple_of(65536) {
                 break;
             }
         }
-        out.flush()?;
         if last_check.elapsed() >= Duration::from_secs(1) {
             let drops: u64 = probe.counters()?.iter().map(CpuCounters::drops).sum();
             if drops > last_drops {
@@ -209,8 +202,10 @@ pub(crate) fn run(
     if let Some(w) = writer {
         w.finish().context("cannot finish the capture")?;
     }
-    drop(out);
-    print_summary(&counts, run.outputs)?;
+    drop(sender);
+    let outputs = run.outputs;
+    finish(run.pipeline, run.log);
+    print_summary(&counts, outputs)?;
     let counters = probe.counters()?;
     let written: u64 = counters.iter().map(|c| c.events).sum();
     let drops: u64 = counters.iter().map(CpuCounters::drops).sum();
