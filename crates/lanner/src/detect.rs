@@ -255,7 +255,6 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
                 &base,
                 settings.ring_buffer_bytes,
                 args.write.as_ref(),
-                &log,
             );
         }
     }
@@ -409,25 +408,15 @@ pub(crate) struct Replay<'a> {
 
 impl Replay<'_> {
     fn run(self, capture: &Path) -> anyhow::Result<ExitCode> {
-        let engine = self.engine;
-        let Some(source) = engine.source(lanner_engine::SYSCALL_SOURCE) else {
+        let Some(mut detector) = Detector::new(&self) else {
             // No syscall rule: nothing in a capture can match.
-            finish(self.pipeline, self.log);
-            print_summary(&BTreeMap::new(), self.outputs)?;
-            return Ok(ExitCode::SUCCESS);
+            return self.end(&BTreeMap::new());
         };
         let keep = self.relevant_types();
         let keep = (0..lanner_event::table::EVENT_MAX as u16).map(|c| keep.contains(c)).collect();
         let mut reader = ThreadedReader::open(capture, Some(keep))
             .with_context(|| format!("cannot read capture `{}`", capture.display()))?;
         let mut state = State::from_tables(reader.tables());
-        let mut scratch = EngineScratch::for_engine(engine);
-        let mut alert_scratch = AlertScratch::default();
-        let hostname: Arc<str> = Arc::from(hostname());
-        let render = RenderOptions { buffer_format: BufferFormat::Dots, max_buffer_len: Some(80) };
-        // No channel, no alert to build.
-        let sender = self.pipeline.has_channels().then(|| self.pipeline.sender());
-        let mut counts: BTreeMap<usize, u64> = BTreeMap::new();
         let mut first_ts = None;
         let mut checked = 0u32;
         while reader.advance()? {
@@ -439,15 +428,7 @@ impl Replay<'_> {
             let ev = record.event;
             state.process(&ev);
             let first = *first_ts.get_or_insert(reader.first_ts().unwrap_or(ev.ts()));
-            let mut ctx = EventContext::new(num, record.cpu, &ev, &state, first, 0, render);
-            ctx.fold_enter = engine.folds_enter();
-            for &id in engine.evaluate(source, &ctx, &mut scratch) {
-                let i = id.0 as usize;
-                *counts.entry(i).or_default() += 1;
-                if let Some(sender) = &sender {
-                    sender.send(self.outputs[i].alert(&ctx, &hostname, &mut alert_scratch));
-                }
-            }
+            detector.on_event(num, record.cpu, &ev, &state, first);
             checked = checked.wrapping_add(1);
             if checked.is_multiple_of(4096)
                 && self.deadline.is_some_and(|d| std::time::Instant::now() >= d)
@@ -455,8 +436,14 @@ impl Replay<'_> {
                 break;
             }
         }
+        let counts = detector.into_counts();
+        self.end(&counts)
+    }
+
+    /// Flushes the outputs, then prints Falco's summary of `counts`.
+    pub(crate) fn end(self, counts: &BTreeMap<usize, u64>) -> anyhow::Result<ExitCode> {
         finish(self.pipeline, self.log);
-        print_summary(&counts, self.outputs)?;
+        print_summary(counts, self.outputs)?;
         Ok(ExitCode::SUCCESS)
     }
 
@@ -494,6 +481,66 @@ impl Replay<'_> {
             }
         }
         types
+    }
+}
+
+/// The rules applied to one event after the state took it in: evaluation, the counts by
+/// rule, and the alerts handed to the output pipeline. Shared by replays and live runs.
+pub(crate) struct Detector<'r> {
+    engine: &'r Engine,
+    source: lanner_engine::SourceId,
+    outputs: &'r [RuleOutput],
+    scratch: EngineScratch,
+    alert_scratch: AlertScratch,
+    hostname: Arc<str>,
+    render: RenderOptions,
+    /// No channel, no alert to build.
+    sender: Option<lanner_channels::AlertSender>,
+    counts: BTreeMap<usize, u64>,
+}
+
+impl<'r> Detector<'r> {
+    /// `None` when no enabled rule is of the syscall source.
+    pub(crate) fn new(run: &Replay<'r>) -> Option<Detector<'r>> {
+        let engine = run.engine;
+        let source = engine.source(lanner_engine::SYSCALL_SOURCE)?;
+        Some(Detector {
+            engine,
+            source,
+            outputs: run.outputs,
+            scratch: EngineScratch::for_engine(engine),
+            alert_scratch: AlertScratch::default(),
+            hostname: Arc::from(hostname()),
+            render: RenderOptions { buffer_format: BufferFormat::Dots, max_buffer_len: Some(80) },
+            sender: run.pipeline.has_channels().then(|| run.pipeline.sender()),
+            counts: BTreeMap::new(),
+        })
+    }
+
+    /// Runs the rules on event `num` (which `state` has just processed).
+    pub(crate) fn on_event(
+        &mut self,
+        num: u64,
+        cpu: u16,
+        ev: &lanner_event::RawEvent<'_>,
+        state: &State,
+        first_ts: u64,
+    ) {
+        let mut ctx = EventContext::new(num, cpu, ev, state, first_ts, 0, self.render);
+        ctx.fold_enter = self.engine.folds_enter();
+        for &id in self.engine.evaluate(self.source, &ctx, &mut self.scratch) {
+            let i = id.0 as usize;
+            *self.counts.entry(i).or_default() += 1;
+            if let Some(sender) = &self.sender {
+                let alert = self.outputs[i].alert(&ctx, &self.hostname, &mut self.alert_scratch);
+                sender.send(alert);
+            }
+        }
+    }
+
+    /// The matches by rule; the pipeline's sender is released.
+    pub(crate) fn into_counts(self) -> BTreeMap<usize, u64> {
+        self.counts
     }
 }
 

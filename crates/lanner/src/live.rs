@@ -10,24 +10,17 @@
 //! the probe writes without wakeups. Drops are checked once a second and logged with their
 //! rate when there are any; the end-of-run stats always give them.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use lanner_capture::{CpuCounters, Probe, ProbeOptions, Syscall, procfs, syscalls};
-use lanner_engine::EngineScratch;
-use lanner_event::render::{BufferFormat, RenderOptions};
-use lanner_fields::EventContext;
-use lanner_outputs::AlertScratch;
 use lanner_scap::{Compression, Writer};
 use lanner_state::State;
 
-use crate::detect::{Replay, finish, hostname, print_summary};
-use crate::log::Logger;
+use crate::detect::{Detector, Replay};
 
 /// How long the loop sleeps when every buffer is empty.
 const DRAIN_INTERVAL: Duration = Duration::from_millis(5);
@@ -92,10 +85,8 @@ pub(crate) fn run(
     base: &BaseSyscalls,
     buffer_bytes: usize,
     write: Option<&PathBuf>,
-    log: &Logger,
 ) -> anyhow::Result<ExitCode> {
-    let engine = run.engine;
-    let source = engine.source(lanner_engine::SYSCALL_SOURCE);
+    let log = run.log;
     install_signal_handlers();
     let tables = procfs::scan("/proc".as_ref(), "/etc".as_ref(), &procfs::ScanOptions::default());
     log.log(&format!(
@@ -135,13 +126,7 @@ pub(crate) fn run(
     };
     drop(tables);
 
-    let mut scratch = EngineScratch::for_engine(engine);
-    let mut alert_scratch = AlertScratch::default();
-    let hostname: Arc<str> = Arc::from(hostname());
-    let render = RenderOptions { buffer_format: BufferFormat::Dots, max_buffer_len: Some(80) };
-    // No channel, no alert to build.
-    let sender = run.pipeline.has_channels().then(|| run.pipeline.sender());
-    let mut counts: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut detector = Detector::new(&run);
     let mut first_ts = None;
     let mut num = 0u64;
     let mut undecodable = 0u64;
@@ -164,16 +149,9 @@ pub(crate) fn run(
                 w.write_event(cpu, 0, &ev)?;
             }
             state.process(&ev);
-            let Some(source) = source else { continue };
-            let first = *first_ts.get_or_insert(ev.ts());
-            let mut ctx = EventContext::new(num, cpu, &ev, &state, first, 0, render);
-            ctx.fold_enter = engine.folds_enter();
-            for &id in engine.evaluate(source, &ctx, &mut scratch) {
-                let i = id.0 as usize;
-                *counts.entry(i).or_default() += 1;
-                if let Some(sender) = &sender {
-                    sender.send(run.outputs[i].alert(&ctx, &hostname, &mut alert_scratch));
-                }
+            if let Some(detector) = detector.as_mut() {
+                let first = *first_ts.get_or_insert(ev.ts());
+                detector.on_event(num, cpu, &ev, &state, first);
             }
             if num.is_multiple_of(65536) {
                 break;
@@ -202,10 +180,8 @@ pub(crate) fn run(
     if let Some(w) = writer {
         w.finish().context("cannot finish the capture")?;
     }
-    drop(sender);
-    let outputs = run.outputs;
-    finish(run.pipeline, run.log);
-    print_summary(&counts, outputs)?;
+    let counts = detector.map(Detector::into_counts).unwrap_or_default();
+    run.end(&counts)?;
     let counters = probe.counters()?;
     let written: u64 = counters.iter().map(|c| c.events).sum();
     let drops: u64 = counters.iter().map(CpuCounters::drops).sum();
