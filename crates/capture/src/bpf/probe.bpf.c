@@ -119,6 +119,13 @@ enum {
 	E_SETREGID_X = 429,
 };
 
+/* fill_<name> for a syscall whose filler is a shared one given its event type */
+#define FILLER_OF(name, shared, type)                                                              \
+	static __always_inline int fill_##name(struct pt_regs *regs, long ret)                     \
+	{                                                                                          \
+		return shared(type, regs, ret);                                                    \
+	}
+
 /* ---------------------------------------------------------------------------------------- */
 /* simple events                                                                             */
 
@@ -214,16 +221,8 @@ static __always_inline int fill_setre(u16 type, struct pt_regs *regs, long ret)
 	return evb_submit(&e);
 }
 
-static __always_inline int fill_setreuid(struct pt_regs *regs, long ret)
-{
-	return fill_setre(E_SETREUID_X, regs, ret);
-}
-
-static __always_inline int fill_setregid(struct pt_regs *regs, long ret)
-{
-	return fill_setre(E_SETREGID_X, regs, ret);
-}
-
+FILLER_OF(setreuid, fill_setre, E_SETREUID_X)
+FILLER_OF(setregid, fill_setre, E_SETREGID_X)
 static __always_inline int fill_setns(struct pt_regs *regs, long ret)
 {
 	emit_enter_ints(E_SETNS_E, 2, ARG0(regs), clone_flags_to_scap(ARG1(regs)), 0, 8, 4, 0);
@@ -392,49 +391,23 @@ static __always_inline int fill_res_path(u16 type, struct pt_regs *regs, long re
 	return evb_submit(&e);
 }
 
-static __always_inline int fill_mkdir(struct pt_regs *regs, long ret)
-{
-	return fill_res_path(E_MKDIR_X, regs, ret);
-}
-static __always_inline int fill_rmdir(struct pt_regs *regs, long ret)
-{
-	return fill_res_path(E_RMDIR_X, regs, ret);
-}
-static __always_inline int fill_unlink(struct pt_regs *regs, long ret)
-{
-	return fill_res_path(E_UNLINK_X, regs, ret);
-}
-static __always_inline int fill_chdir(struct pt_regs *regs, long ret)
-{
-	return fill_res_path(E_CHDIR_X, regs, ret);
-}
-static __always_inline int fill_chroot(struct pt_regs *regs, long ret)
-{
-	return fill_res_path(E_CHROOT_X, regs, ret);
-}
-
+FILLER_OF(mkdir, fill_res_path, E_MKDIR_X)
+FILLER_OF(rmdir, fill_res_path, E_RMDIR_X)
+FILLER_OF(unlink, fill_res_path, E_UNLINK_X)
+FILLER_OF(chdir, fill_res_path, E_CHDIR_X)
+FILLER_OF(chroot, fill_res_path, E_CHROOT_X)
 static __always_inline int fill_umount2(struct pt_regs *regs, long ret)
 {
 	emit_enter_ints(E_UMOUNT2_E, 1, ARG1(regs), 0, 0, 4, 0, 0);
 	return fill_res_path(E_UMOUNT2_X, regs, ret);
 }
 
-static __always_inline int fill_unlinkat(struct pt_regs *regs, long ret)
+/* res, dirfd, a path relative to it, one 32-bit argument as the syscall has it (unlinkat's
+ * AT_REMOVEDIR, mkdirat's and fchmodat's mode have the same values in libs) */
+static __always_inline int fill_dirfd_path_u32(u16 type, struct pt_regs *regs, long ret)
 {
 	struct evb e;
-	if (!evb_start(&e, E_UNLINKAT_X, 4))
-		return 0;
-	push_u64(&e, ret);
-	push_u64(&e, (s64)(s32)ARG0(regs));
-	push_user_str(&e, (const char *)ARG1(regs));
-	push_u32(&e, (u32)ARG2(regs)); /* AT_REMOVEDIR has the same value in libs */
-	return evb_submit(&e);
-}
-
-static __always_inline int fill_mkdirat(struct pt_regs *regs, long ret)
-{
-	struct evb e;
-	if (!evb_start(&e, E_MKDIRAT_X, 4))
+	if (!evb_start(&e, type, 4))
 		return 0;
 	push_u64(&e, ret);
 	push_u64(&e, (s64)(s32)ARG0(regs));
@@ -442,6 +415,10 @@ static __always_inline int fill_mkdirat(struct pt_regs *regs, long ret)
 	push_u32(&e, (u32)ARG2(regs));
 	return evb_submit(&e);
 }
+
+FILLER_OF(unlinkat, fill_dirfd_path_u32, E_UNLINKAT_X)
+FILLER_OF(mkdirat, fill_dirfd_path_u32, E_MKDIRAT_X)
+FILLER_OF(fchmodat, fill_dirfd_path_u32, E_FCHMODAT_X)
 
 /* res, oldpath, newpath: rename, link, symlink (target, linkpath) */
 static __always_inline int fill_two_paths(u16 type, struct pt_regs *regs, long ret)
@@ -455,19 +432,9 @@ static __always_inline int fill_two_paths(u16 type, struct pt_regs *regs, long r
 	return evb_submit(&e);
 }
 
-static __always_inline int fill_rename(struct pt_regs *regs, long ret)
-{
-	return fill_two_paths(E_RENAME_X, regs, ret);
-}
-static __always_inline int fill_link(struct pt_regs *regs, long ret)
-{
-	return fill_two_paths(E_LINK_X, regs, ret);
-}
-static __always_inline int fill_symlink(struct pt_regs *regs, long ret)
-{
-	return fill_two_paths(E_SYMLINK_X, regs, ret);
-}
-
+FILLER_OF(rename, fill_two_paths, E_RENAME_X)
+FILLER_OF(link, fill_two_paths, E_LINK_X)
+FILLER_OF(symlink, fill_two_paths, E_SYMLINK_X)
 static __always_inline int fill_symlinkat(struct pt_regs *regs, long ret)
 {
 	struct evb e;
@@ -529,18 +496,6 @@ static __always_inline int fill_fchmod(struct pt_regs *regs, long ret)
 	push_u64(&e, ret);
 	push_u64(&e, (s64)(s32)ARG0(regs));
 	push_u32(&e, (u32)ARG1(regs));
-	return evb_submit(&e);
-}
-
-static __always_inline int fill_fchmodat(struct pt_regs *regs, long ret)
-{
-	struct evb e;
-	if (!evb_start(&e, E_FCHMODAT_X, 4))
-		return 0;
-	push_u64(&e, ret);
-	push_u64(&e, (s64)(s32)ARG0(regs));
-	push_user_str(&e, (const char *)ARG1(regs));
-	push_u32(&e, (u32)ARG2(regs));
 	return evb_submit(&e);
 }
 
@@ -917,15 +872,8 @@ static __always_inline int fill_accept_common(u16 type, struct pt_regs *regs, lo
 	return evb_submit(&e);
 }
 
-static __always_inline int fill_accept(struct pt_regs *regs, long ret)
-{
-	return fill_accept_common(E_ACCEPT_X, regs, ret);
-}
-static __always_inline int fill_accept4(struct pt_regs *regs, long ret)
-{
-	return fill_accept_common(E_ACCEPT4_X, regs, ret);
-}
-
+FILLER_OF(accept, fill_accept_common, E_ACCEPT_X)
+FILLER_OF(accept4, fill_accept_common, E_ACCEPT4_X)
 /* ---------------------------------------------------------------------------------------- */
 /* processes                                                                                 */
 

@@ -15,6 +15,43 @@
 /* container_of for kernel pointers read through CO-RE */
 #define mount_of(vfsmnt) ((struct mount *)((void *)(vfsmnt) - bpf_core_field_offset(struct mount, mnt)))
 
+/* A walk builds a path back to front in tmp[], ending at WALK_END (its NUL); the write position
+ * is kept in map memory (s->walk_pos), not on the stack, so that the verifier sees an unknown
+ * value and checks a walk's step once. */
+#define WALK_END (TMP_CAP - 1)
+
+static __always_inline void walk_start(struct scratch *s)
+{
+	s->tmp[WALK_END & TMP_MASK] = 0;
+	s->walk_pos = WALK_END;
+}
+
+/* Puts "/name" in front of what the walk has built; 1 (stop the walk) when it does not fit. */
+static __always_inline long walk_prepend(struct scratch *s, const void *name, u32 nlen)
+{
+	u32 pos = s->walk_pos;
+	if (pos < nlen + 2 || pos > TMP_CAP)
+		return 1;
+	pos -= nlen;
+	bpf_probe_read_kernel(&s->tmp[pos & TMP_MASK], nlen, name);
+	pos -= 1;
+	s->tmp[pos & TMP_MASK] = '/';
+	s->walk_pos = pos;
+	return 0;
+}
+
+/* Where the built path starts ("/" for a walk that added nothing); *len counts its NUL. */
+static __always_inline u32 walk_finish(struct scratch *s, u32 *len)
+{
+	u32 pos = s->walk_pos;
+	if (pos >= WALK_END) {
+		pos = WALK_END - 1;
+		s->tmp[pos & TMP_MASK] = '/';
+	}
+	*len = WALK_END + 1 - pos;
+	return pos;
+}
+
 struct path_walk {
 	struct scratch *s;
 	struct dentry *dentry;
@@ -47,14 +84,8 @@ static long path_step(u32 i, void *ctx)
 		return 1;
 	u32 nlen = BPF_CORE_READ(dentry, d_name.len) & NAME_MASK;
 	const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
-	u32 pos = s->walk_pos;
-	if (pos < nlen + 2 || pos > TMP_CAP)
+	if (walk_prepend(s, name, nlen))
 		return 1;
-	pos -= nlen;
-	bpf_probe_read_kernel(&s->tmp[pos & TMP_MASK], nlen, name);
-	pos -= 1;
-	s->tmp[pos & TMP_MASK] = '/';
-	s->walk_pos = pos;
 	w->dentry = parent;
 	return 0;
 }
@@ -64,23 +95,15 @@ static long path_step(u32 i, void *ctx)
 static __always_inline u32 build_path(struct scratch *s, struct vfsmount *vfsmnt,
 				      struct dentry *dentry, u32 *len)
 {
-	u32 end = TMP_CAP - 1;
 	struct path_walk w = {
 		.s = s,
 		.dentry = dentry,
 		.mnt = mount_of(vfsmnt),
 		.mnt_root = BPF_CORE_READ(vfsmnt, mnt_root),
 	};
-	s->tmp[end & TMP_MASK] = 0;
-	s->walk_pos = end;
+	walk_start(s);
 	bpf_loop(MAX_PATH_COMPONENTS, path_step, &w, 0);
-	u32 pos = s->walk_pos;
-	if (pos == end || pos > end) {
-		pos = end - 1;
-		s->tmp[pos & TMP_MASK] = '/';
-	}
-	*len = end + 1 - pos;
-	return pos;
+	return walk_finish(s, len);
 }
 
 static __always_inline void push_path(struct evb *e, struct vfsmount *mnt, struct dentry *dentry)
@@ -124,7 +147,7 @@ static long cgroup_step(u32 i, void *ctx)
 	struct kernfs_node *kn = w->kn;
 	struct kernfs_node *parent;
 	const char *name;
-	u32 nlen, pos = s ? s->walk_pos : 0;
+	u32 nlen;
 	if (!s || !kn)
 		return 1;
 	parent = kn_parent(kn);
@@ -135,13 +158,8 @@ static long cgroup_step(u32 i, void *ctx)
 	if (n <= 1)
 		return 1;
 	nlen = (u32)(n - 1) & NAME_MASK;
-	if (pos < nlen + 2 || pos > TMP_CAP)
+	if (walk_prepend(s, name, nlen))
 		return 1;
-	pos -= nlen;
-	bpf_probe_read_kernel(&s->tmp[pos & TMP_MASK], nlen, name);
-	pos -= 1;
-	s->tmp[pos & TMP_MASK] = '/';
-	s->walk_pos = pos;
 	w->kn = parent;
 	return 0;
 }
@@ -151,20 +169,14 @@ static long cgroup_step(u32 i, void *ctx)
 static __always_inline void push_cgroups(struct evb *e, struct task_struct *task)
 {
 	struct scratch *s = e->s;
-	u32 end = TMP_CAP - 1;
 	struct cgroup_walk w = {
 		.s = s,
 		.kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn),
 	};
-	s->tmp[end & TMP_MASK] = 0;
-	s->walk_pos = end;
+	u32 plen; /* with NUL */
+	walk_start(s);
 	bpf_loop(MAX_CGROUP_DEPTH, cgroup_step, &w, 0);
-	u32 pos = s->walk_pos;
-	if (pos == end || pos > end) {
-		pos = end - 1;
-		s->tmp[pos & TMP_MASK] = '/';
-	}
-	u32 plen = end + 1 - pos; /* with NUL */
+	u32 pos = walk_finish(s, &plen);
 	if (plen > 1024)
 		plen = 1024;
 	plen &= 2047;
