@@ -136,6 +136,11 @@ fn groups(path: &Path) -> Vec<Group> {
         .collect()
 }
 
+/// The last (innermost namespace's) id of the `NSpid` line of a status file.
+fn innermost_nspid(status: &str) -> Option<i64> {
+    status_field(status, "NSpid")?.split_whitespace().last()?.parse().ok()
+}
+
 /// `Key:\tvalue` lines of a status file.
 fn status_field<'a>(status: &'a str, key: &str) -> Option<&'a str> {
     status.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(':')).map(str::trim)
@@ -163,11 +168,6 @@ fn thread(
             .and_then(|v| v.split_whitespace().nth(i))
             .and_then(|v| v.parse::<u32>().ok())
             .unwrap_or(0)
-    };
-    let last_ns = |key: &str| {
-        status_field(&status, key)
-            .and_then(|v| v.split_whitespace().last())
-            .and_then(|v| v.parse::<i64>().ok())
     };
     let cap = |key: &str| {
         status_field(&status, key).and_then(|v| u64::from_str_radix(v, 16).ok()).unwrap_or(0)
@@ -221,18 +221,11 @@ fn thread(
     if tid == pid {
         flags |= lanner_event_flags::IS_MAIN_THREAD;
     }
-    let vtid = last_ns("NSpid").unwrap_or(-1);
+    let vtid = innermost_nspid(&status).unwrap_or(-1);
     let vpid = if tid == pid {
         vtid
     } else {
-        fs::read_to_string(pdir.join("status"))
-            .ok()
-            .and_then(|s| {
-                status_field(&s, "NSpid")
-                    .and_then(|v| v.split_whitespace().last())
-                    .and_then(|v| v.parse::<i64>().ok())
-            })
-            .unwrap_or(-1)
+        fs::read_to_string(pdir.join("status")).ok().and_then(|s| innermost_nspid(&s)).unwrap_or(-1)
     };
     if vpid >= 0 && vpid != pid as i64 {
         flags |= lanner_event_flags::CHILD_IN_PIDNS;
@@ -309,18 +302,12 @@ fn cgroups(text: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A socket inode's endpoints, from /proc/net.
-#[derive(Clone, Debug)]
-enum Sock {
-    V4 { local: ([u8; 4], u16), remote: ([u8; 4], u16), proto: u8, listen: bool },
-    V6 { local: ([u8; 16], u16), remote: ([u8; 16], u16), proto: u8, listen: bool },
-    Unix { path: Vec<u8> },
-}
-
 const L4_TCP: u8 = 3;
 const L4_UDP: u8 = 4;
 
-fn socket_table(root: &Path) -> HashMap<u64, Sock> {
+/// What each socket inode is, from /proc/net: listening and connected TCP/UDP sockets (IPv4
+/// and IPv6) and unix sockets, as the fd entries of a capture describe them.
+fn socket_table(root: &Path) -> HashMap<u64, FdInfo> {
     let mut out = HashMap::new();
     let net = root.join("net");
     for (file, proto, v6) in [
@@ -337,12 +324,25 @@ fn socket_table(root: &Path) -> HashMap<u64, Sock> {
             }
             let Ok(inode) = f[9].parse::<u64>() else { continue };
             let listen = proto == L4_TCP && f[3] == "0A";
+            let l4proto = proto;
             let sock = if v6 {
-                let (Some(l), Some(r)) = (addr6(f[1]), addr6(f[2])) else { continue };
-                Sock::V6 { local: l, remote: r, proto, listen }
+                let (Some((sip, sport)), Some((dip, dport))) = (addr6(f[1]), addr6(f[2])) else {
+                    continue;
+                };
+                if listen {
+                    FdInfo::Ipv6Server { ip: sip, port: sport, l4proto }
+                } else {
+                    FdInfo::Ipv6Socket { sip, dip, sport, dport, l4proto }
+                }
             } else {
-                let (Some(l), Some(r)) = (addr4(f[1]), addr4(f[2])) else { continue };
-                Sock::V4 { local: l, remote: r, proto, listen }
+                let (Some((sip, sport)), Some((dip, dport))) = (addr4(f[1]), addr4(f[2])) else {
+                    continue;
+                };
+                if listen {
+                    FdInfo::Ipv4Server { ip: sip, port: sport, l4proto }
+                } else {
+                    FdInfo::Ipv4Socket { sip, dip, sport, dport, l4proto }
+                }
             };
             out.insert(inode, sock);
         }
@@ -354,8 +354,8 @@ fn socket_table(root: &Path) -> HashMap<u64, Sock> {
                 continue;
             }
             let Ok(inode) = f[6].parse::<u64>() else { continue };
-            let path = f.get(7).map(|p| p.as_bytes().to_vec()).unwrap_or_default();
-            out.insert(inode, Sock::Unix { path });
+            let name = f.get(7).map(|p| p.as_bytes().to_vec()).unwrap_or_default();
+            out.insert(inode, FdInfo::Unix { source: inode, dest: 0, name });
         }
     }
     out
@@ -380,7 +380,7 @@ fn addr6(text: &str) -> Option<([u8; 16], u16)> {
     Some((out, u16::from_str_radix(p, 16).ok()?))
 }
 
-fn fds(pdir: &Path, sockets: &HashMap<u64, Sock>) -> Vec<FdEntry> {
+fn fds(pdir: &Path, sockets: &HashMap<u64, FdInfo>) -> Vec<FdEntry> {
     let Ok(dir) = fs::read_dir(pdir.join("fd")) else { return Vec::new() };
     let mut nums: Vec<i64> =
         dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
@@ -392,34 +392,10 @@ fn fds(pdir: &Path, sockets: &HashMap<u64, Sock>) -> Vec<FdEntry> {
         let target = target.into_os_string().into_encoded_bytes();
         let ino = fs::metadata(&path).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).unwrap_or(0);
         let info = if let Some(inode) = bracketed(&target, b"socket:[") {
-            match sockets.get(&inode) {
-                Some(Sock::V4 { local, remote, proto, listen: true }) => {
-                    let _ = remote;
-                    FdInfo::Ipv4Server { ip: local.0, port: local.1, l4proto: *proto }
-                }
-                Some(Sock::V4 { local, remote, proto, .. }) => FdInfo::Ipv4Socket {
-                    sip: local.0,
-                    dip: remote.0,
-                    sport: local.1,
-                    dport: remote.1,
-                    l4proto: *proto,
-                },
-                Some(Sock::V6 { local, remote, proto, listen: true }) => {
-                    let _ = remote;
-                    FdInfo::Ipv6Server { ip: local.0, port: local.1, l4proto: *proto }
-                }
-                Some(Sock::V6 { local, remote, proto, .. }) => FdInfo::Ipv6Socket {
-                    sip: local.0,
-                    dip: remote.0,
-                    sport: local.1,
-                    dport: remote.1,
-                    l4proto: *proto,
-                },
-                Some(Sock::Unix { path }) => {
-                    FdInfo::Unix { source: inode, dest: 0, name: path.clone() }
-                }
-                None => FdInfo::Named { kind: NamedFdKind::Unsupported, name: target.clone() },
-            }
+            sockets.get(&inode).cloned().unwrap_or_else(|| FdInfo::Named {
+                kind: NamedFdKind::Unsupported,
+                name: target.clone(),
+            })
         } else if target.starts_with(b"pipe:[") {
             FdInfo::Named { kind: NamedFdKind::Fifo, name: target.clone() }
         } else if let Some(kind) = target.strip_prefix(b"anon_inode:") {
