@@ -102,51 +102,50 @@ fn boot_time_ns() -> u64 {
     (ns(real) - ns(boot)).max(0) as u64
 }
 
-/// The directory of the syscall tracepoints, if tracefs is there.
+/// The directory of the syscall tracepoints, mounting tracefs when the kernel has it but
+/// nobody mounted it; `None` when there is none.
 fn syscall_tracepoints() -> Option<&'static Path> {
-    ["/sys/kernel/tracing/events/syscalls", "/sys/kernel/debug/tracing/events/syscalls"]
-        .into_iter()
-        .map(Path::new)
-        .find(|p| p.is_dir())
-}
-
-/// Where tracefs is, mounting it when the kernel has it but nobody mounted it.
-fn tracefs_ready() -> bool {
-    let events = Path::new("/sys/kernel/tracing/events/syscalls");
-    if events.is_dir() {
-        return true;
-    }
-    if Path::new("/sys/kernel/debug/tracing/events/syscalls").is_dir() {
-        return true;
-    }
-    let target = c"/sys/kernel/tracing";
-    // SAFETY: mount(2) with NUL-terminated strings that live for the call.
-    let rc = unsafe {
-        libc::mount(c"tracefs".as_ptr(), target.as_ptr(), c"tracefs".as_ptr(), 0, std::ptr::null())
+    let find = || {
+        ["/sys/kernel/tracing/events/syscalls", "/sys/kernel/debug/tracing/events/syscalls"]
+            .into_iter()
+            .map(Path::new)
+            .find(|p| p.is_dir())
     };
-    rc == 0 && events.is_dir()
+    find().or_else(|| {
+        // SAFETY: mount(2) with NUL-terminated strings that live for the call.
+        let rc = unsafe {
+            libc::mount(
+                c"tracefs".as_ptr(),
+                c"/sys/kernel/tracing".as_ptr(),
+                c"tracefs".as_ptr(),
+                0,
+                std::ptr::null(),
+            )
+        };
+        if rc == 0 { find() } else { None }
+    })
 }
 
 impl Probe {
     /// Loads the probe for `options.syscalls` and attaches it.
     pub fn open(options: &ProbeOptions) -> Result<Probe, CaptureError> {
-        let mode = match options.mode {
-            Some(m) => m,
-            None if tracefs_ready() => AttachMode::Tracepoints,
-            None => AttachMode::TpBtf,
+        let tracepoints = match options.mode {
+            Some(AttachMode::TpBtf) => None,
+            Some(AttachMode::Tracepoints) => {
+                Some(syscall_tracepoints().ok_or(CaptureError::NoTracefs)?)
+            }
+            None => syscall_tracepoints(),
         };
-        if mode == AttachMode::Tracepoints && !tracefs_ready() {
-            return Err(CaptureError::NoTracefs);
-        }
+        let mode = if tracepoints.is_some() { AttachMode::Tracepoints } else { AttachMode::TpBtf };
         // Per-syscall tracepoints exist only for the syscalls this kernel implements; the
         // others fail with ENOSYS whatever happens, and are reported as not captured.
         let (syscalls, unavailable): (Vec<&'static Syscall>, Vec<&'static Syscall>) =
-            match (mode, syscall_tracepoints()) {
-                (AttachMode::Tracepoints, Some(dir)) => options
+            match tracepoints {
+                Some(dir) => options
                     .syscalls
                     .iter()
                     .partition(|s| dir.join(format!("sys_exit_{}", s.tracepoint)).is_dir()),
-                _ => (options.syscalls.clone(), Vec::new()),
+                None => (options.syscalls.clone(), Vec::new()),
             };
         let ncpus = libbpf_rs::num_possible_cpus().map_err(CaptureError::bpf("count CPUs"))?;
         let size = options.buffer_bytes.max(4096).next_power_of_two();

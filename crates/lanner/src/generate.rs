@@ -166,9 +166,11 @@ fn tool(program: &str, args: &[&str]) -> anyhow::Result<std::process::ExitStatus
         .with_context(|| format!("cannot run {program}"))
 }
 
-fn in_child(action: &str) -> anyhow::Result<()> {
+/// Runs the syscall part of `action` in a child named `exe`, with `env` added.
+fn in_child(action: &str, env: &[(&str, String)]) -> anyhow::Result<()> {
     let status = Command::new("/proc/self/exe")
         .args(["generate", "--child", action])
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .status()
         .context("cannot start a child of lanner")?;
@@ -366,16 +368,9 @@ fn perform(name: &str) -> anyhow::Result<()> {
         "mining-port" => {
             let addr = listen(3333)?;
             // the child connects; the address goes through the environment
-            let status = Command::new("/proc/self/exe")
-                .args(["generate", "--child", "mining-port"])
-                .env("LANNER_GENERATE_ADDR", addr.to_string())
-                .status()?;
-            if !status.success() {
-                bail!("the child failed ({status})");
-            }
-            Ok(())
+            in_child("mining-port", &[("LANNER_GENERATE_ADDR", addr.to_string())])
         }
-        "exec-from-memfd" | "ptrace-attach" | "bpf-load" | "setns" => in_child(name),
+        "exec-from-memfd" | "ptrace-attach" | "bpf-load" | "setns" => in_child(name, &[]),
         other => bail!("unknown action `{other}`"),
     }
 }
