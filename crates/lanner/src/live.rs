@@ -45,28 +45,31 @@ fn install_signal_handlers() {
 pub(crate) struct BaseSyscalls {
     /// `base_syscalls.all`: every syscall the probe knows.
     pub(crate) all: bool,
-    /// `base_syscalls.custom_set`: added to what the rules need (`!name` removes).
+    /// `base_syscalls.custom_set`: names added to what the rules need, in place of the state
+    /// set unless `repair` is on; `!name` removes a syscall whatever asked for it.
     pub(crate) custom_set: Vec<String>,
-    /// `base_syscalls.repair`: only what the state needs for the rules' fields, not the whole
-    /// state set.
+    /// `base_syscalls.repair`: the state's set is added to a non-empty custom set (lanner's
+    /// state set is already the minimal one Falco's repair mode adds).
     pub(crate) repair: bool,
 }
 
 /// The syscalls to capture: those whose events the rules (and their fields' state) need,
-/// plus the state's own set, adjusted by `base_syscalls`.
+/// plus the state's own set, adjusted by `base_syscalls` as Falco adjusts it: a custom set
+/// with names replaces the state set unless `repair` is on; one with only `!name` entries
+/// removes from the usual set.
 pub(crate) fn syscall_set(run: &Replay<'_>, base: &BaseSyscalls) -> Vec<&'static Syscall> {
     if base.all {
         return syscalls::SYSCALLS.iter().collect();
     }
-    let types = run.relevant_types();
-    let mut set = syscalls::for_event_types(types.iter());
-    let custom = base.custom_set.iter().filter(|n| !n.starts_with('!'));
-    let state: Box<dyn Iterator<Item = &str>> = if base.repair && !base.custom_set.is_empty() {
-        Box::new(custom.map(String::as_str))
-    } else {
-        Box::new(syscalls::STATE_SYSCALLS.iter().copied().chain(custom.map(String::as_str)))
-    };
-    for name in state {
+    with_base(syscalls::for_event_types(run.relevant_types().iter()), base)
+}
+
+/// `base_syscalls` applied to the syscalls the rules need.
+fn with_base(mut set: Vec<&'static Syscall>, base: &BaseSyscalls) -> Vec<&'static Syscall> {
+    let added: Vec<&str> =
+        base.custom_set.iter().map(String::as_str).filter(|n| !n.starts_with('!')).collect();
+    let state = if added.is_empty() || base.repair { syscalls::STATE_SYSCALLS } else { &[] };
+    for name in state.iter().copied().chain(added) {
         if let Some(s) = syscalls::by_name(name)
             && !set.contains(&s)
         {
@@ -201,4 +204,39 @@ pub(crate) fn run(
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(set: &[&Syscall]) -> Vec<&'static str> {
+        set.iter().map(|s| s.name).collect()
+    }
+
+    fn base(custom: &[&str], repair: bool) -> BaseSyscalls {
+        BaseSyscalls {
+            all: false,
+            custom_set: custom.iter().map(|s| (*s).to_owned()).collect(),
+            repair,
+        }
+    }
+
+    #[test]
+    fn base_syscalls_adjust_the_set_as_falco_does() {
+        let rules = || vec![syscalls::by_name("ptrace").unwrap()];
+        // default: the rules' syscalls and the state set
+        let set = names(&with_base(rules(), &base(&[], false)));
+        assert!(set.contains(&"ptrace") && set.contains(&"execve") && set.contains(&"close"));
+        // a custom set with names replaces the state set...
+        let set = names(&with_base(rules(), &base(&["mount"], false)));
+        // (sorted by syscall number: ptrace 101, mount 165)
+        assert_eq!(set, ["ptrace", "mount"]);
+        // ...unless repair adds it back
+        let set = names(&with_base(rules(), &base(&["mount"], true)));
+        assert!(set.contains(&"mount") && set.contains(&"execve"));
+        // exclusions only: the usual set, less them, whoever asked
+        let set = names(&with_base(rules(), &base(&["!close", "!ptrace"], false)));
+        assert!(set.contains(&"execve") && !set.contains(&"close") && !set.contains(&"ptrace"));
+    }
 }
