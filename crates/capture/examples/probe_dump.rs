@@ -1,15 +1,11 @@
 //! Loads the probe with every syscall, runs for a moment and prints what it saw:
-//! `cargo run -p lanner-capture --example probe_dump [tp_btf|tracepoints] [SECONDS]`.
+//! `cargo run -p lanner-capture --example probe_dump [fexit|tp_btf|tracepoints|auto] [SECONDS]`.
 
 use lanner_capture::{AttachMode, Probe, ProbeOptions, syscalls};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let mode = match args.next().as_deref() {
-        Some("tp_btf") => Some(AttachMode::TpBtf),
-        Some("tracepoints") => Some(AttachMode::Tracepoints),
-        _ => None,
-    };
+    let mode = args.next().as_deref().and_then(AttachMode::from_name);
     let secs: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(2);
     let options = ProbeOptions {
         syscalls: syscalls::SYSCALLS.iter().collect(),
@@ -17,7 +13,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..ProbeOptions::default()
     };
     let mut probe = Probe::open(&options)?;
-    println!("mode {} attached {}", probe.mode().name(), probe.attached());
+    let choice = probe.choice();
+    println!("mode {} ({}) attached {}", choice.mode.name(), choice.reason, probe.attached());
     let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     let mut n = 0u64;
     while std::time::Instant::now() < end {

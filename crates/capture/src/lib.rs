@@ -14,15 +14,20 @@
 //! - **Exit events only, enter folded in where the table allows.** The libs table this build
 //!   decodes still keeps some arguments on the enter side (`close`'s fd, `setuid`'s uid,
 //!   `ptrace`'s request ...). For those syscalls the exit program writes the enter event and
-//!   then the exit event, back to back, so the state and the rules see what a capture from
-//!   Falco's probes would show.
+//!   then the exit event, back to back in one ring record with one timestamp (one clock read,
+//!   one reservation), so the state and the rules see what a capture from Falco's probes
+//!   would show.
 //! - **No wakeups.** Events are written with `BPF_RB_NO_WAKEUP`; the consumer drains on a
-//!   short timer. The default wakeup per event costs about ten times more on this kind of
-//!   machine.
-//! - **Per-syscall tracepoints by default.** On kernels where BPF trampolines (fexit) are
-//!   refused, per-syscall tracepoints cost about 35 ns on every other syscall against 83 ns
-//!   for the generic `tp_btf/sys_exit`; the probe uses them when tracefs is there (mounting it
-//!   if needed) and falls back to `tp_btf/sys_exit` with a program array as interest table.
+//!   short timer, and gives room back to the kernel in batches (the consumer position shares a
+//!   cache line with what the producer reads on every reservation). The default wakeup per
+//!   event costs about ten times more on this kind of machine.
+//! - **The cheapest attachment the kernel allows, chosen at start-up** ([`ModeChoice`]):
+//!   fexit on each needed syscall where BPF trampolines load (a trial program tells); else,
+//!   with tracefs (mounted if needed), the cheaper of per-syscall tracepoints (about 35 ns on
+//!   every syscall, 110 ns more on a traced one) and `tp_btf/sys_exit` with a program array as
+//!   interest table (about 83 ns on every syscall), judged on the machine's syscall mix
+//!   sampled for [`MIX_SAMPLE`]; without tracefs, `tp_btf/sys_exit`. The mode and the reason
+//!   are logged; `lanner --attach` forces one.
 //! - **Drops counted, never silent.** Every event the probe could not write is counted per CPU
 //!   and reason ([`CpuCounters`]).
 //! - **lanner's own syscalls are left out** by default (its own writes would feed back).
@@ -37,7 +42,10 @@ mod skel {
     include!(concat!(env!("OUT_DIR"), "/probe.skel.rs"));
 }
 
-pub use probe::{AttachMode, CpuCounters, Probe, ProbeOptions};
+pub use probe::{
+    AttachMode, CpuCounters, MIX_SAMPLE, ModeChoice, Probe, ProbeOptions, TP_BTF_EVERY_NS,
+    TRACEPOINT_EVERY_NS, TRACEPOINT_OWN_NS,
+};
 pub use syscalls::Syscall;
 
 /// Why the probe could not start or read.

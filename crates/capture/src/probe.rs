@@ -16,6 +16,10 @@ use crate::syscalls::Syscall;
 /// How the probe's programs hook the exit of system calls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AttachMode {
+    /// One program per needed syscall on the syscall's own function (`fexit/__x64_sys_<name>`,
+    /// a BPF trampoline): syscalls no rule needs cost nothing at all. Some kernels refuse
+    /// trampolines (EPERM); then one of the other two is used.
+    Fexit,
     /// One program on the raw `sys_exit` tracepoint (with BTF), which runs for every syscall
     /// and jumps to the filler of the needed ones through a program array.
     TpBtf,
@@ -28,10 +32,51 @@ impl AttachMode {
     /// The name the log and the stats show.
     pub fn name(self) -> &'static str {
         match self {
+            AttachMode::Fexit => "fexit",
             AttachMode::TpBtf => "tp_btf/sys_exit",
             AttachMode::Tracepoints => "tracepoint/syscalls",
         }
     }
+
+    /// The mode named `name` (as [`AttachMode::name`] writes it, or `tp_btf`, `tracepoints`).
+    pub fn from_name(name: &str) -> Option<AttachMode> {
+        match name {
+            "fexit" => Some(AttachMode::Fexit),
+            "tp_btf" | "tp_btf/sys_exit" => Some(AttachMode::TpBtf),
+            "tracepoints" | "tracepoint/syscalls" => Some(AttachMode::Tracepoints),
+            _ => None,
+        }
+    }
+
+    /// The prefix of this mode's programs in the probe object.
+    fn prefix(self) -> &'static str {
+        match self {
+            AttachMode::Fexit => "f_",
+            AttachMode::TpBtf => "x_",
+            AttachMode::Tracepoints => "t_",
+        }
+    }
+}
+
+/// What each attachment adds to a syscall, in nanoseconds, as measured with counting probes on
+/// the project's reference kernel (6.18, KVM; BENCHMARKS.md): enabling any per-syscall
+/// tracepoint costs every syscall [`TRACEPOINT_EVERY_NS`] and a traced one
+/// [`TRACEPOINT_OWN_NS`] more; `tp_btf/sys_exit` costs every syscall [`TP_BTF_EVERY_NS`].
+pub const TRACEPOINT_EVERY_NS: f64 = 35.0;
+/// See [`TRACEPOINT_EVERY_NS`].
+pub const TRACEPOINT_OWN_NS: f64 = 110.0;
+/// See [`TRACEPOINT_EVERY_NS`].
+pub const TP_BTF_EVERY_NS: f64 = 83.0;
+/// How long the machine's syscall mix is sampled when choosing the attachment.
+pub const MIX_SAMPLE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The attachment chosen, and why: the log and the stats show it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModeChoice {
+    /// The mode in use.
+    pub mode: AttachMode,
+    /// Why, in words.
+    pub reason: String,
 }
 
 /// What to load.
@@ -39,7 +84,9 @@ impl AttachMode {
 pub struct ProbeOptions {
     /// The syscalls to capture.
     pub syscalls: Vec<&'static Syscall>,
-    /// The attachment, or `None` to choose (per-syscall tracepoints when tracefs has them).
+    /// The attachment, or `None` to choose: fexit where trampolines load; otherwise the
+    /// cheaper of per-syscall tracepoints and `tp_btf/sys_exit` for the share of the machine's
+    /// syscalls that are needed, sampled for [`MIX_SAMPLE`].
     pub mode: Option<AttachMode>,
     /// Bytes of ring buffer per CPU (rounded up to a power of two, at least one page).
     pub buffer_bytes: usize,
@@ -83,7 +130,7 @@ pub struct Probe {
     _ring_maps: Vec<MapHandle>,
     skel: ProbeSkel<'static>,
     _storage: Box<MaybeUninit<OpenObject>>,
-    mode: AttachMode,
+    choice: ModeChoice,
     syscalls: Vec<&'static Syscall>,
     unavailable: Vec<&'static Syscall>,
     /// The CPU of the record `next` returned last, to consume it on the next call.
@@ -129,16 +176,19 @@ fn syscall_tracepoints() -> Option<&'static Path> {
 impl Probe {
     /// Loads the probe for `options.syscalls` and attaches it.
     pub fn open(options: &ProbeOptions) -> Result<Probe, CaptureError> {
-        let tracepoints = match options.mode {
-            Some(AttachMode::TpBtf) => None,
-            Some(AttachMode::Tracepoints) => {
-                Some(syscall_tracepoints().ok_or(CaptureError::NoTracefs)?)
-            }
-            None => syscall_tracepoints(),
+        let choice = match options.mode {
+            Some(mode) => ModeChoice { mode, reason: "as configured".to_owned() },
+            None => choose_mode(&options.syscalls),
         };
-        let mode = if tracepoints.is_some() { AttachMode::Tracepoints } else { AttachMode::TpBtf };
-        // Per-syscall tracepoints exist only for the syscalls this kernel implements; the
-        // others fail with ENOSYS whatever happens, and are reported as not captured.
+        let mode = choice.mode;
+        let tracepoints = match mode {
+            AttachMode::TpBtf => None,
+            AttachMode::Tracepoints => Some(syscall_tracepoints().ok_or(CaptureError::NoTracefs)?),
+            AttachMode::Fexit => syscall_tracepoints(),
+        };
+        // Per-syscall tracepoints (and functions) exist only for the syscalls this kernel
+        // implements; the others fail with ENOSYS whatever happens, and are reported as not
+        // captured.
         let (syscalls, unavailable): (Vec<&'static Syscall>, Vec<&'static Syscall>) =
             match tracepoints {
                 Some(dir) => options
@@ -186,10 +236,7 @@ impl Probe {
             .ringbufs
             .set_inner_map_fd(ring_maps[0].as_fd())
             .map_err(CaptureError::bpf("set the ring buffer template"))?;
-        let wanted_prefix = match mode {
-            AttachMode::TpBtf => "x_",
-            AttachMode::Tracepoints => "t_",
-        };
+        let wanted_prefix = mode.prefix();
         for mut prog in open.open_object_mut().progs_mut() {
             let name = prog.name().to_string_lossy().into_owned();
             let load = match name.as_str() {
@@ -243,7 +290,7 @@ impl Probe {
             _ring_maps: ring_maps,
             skel,
             _storage: storage,
-            mode,
+            choice,
             syscalls,
             unavailable,
             current: None,
@@ -252,7 +299,12 @@ impl Probe {
 
     /// The attachment in use.
     pub fn mode(&self) -> AttachMode {
-        self.mode
+        self.choice.mode
+    }
+
+    /// The attachment in use and why it was chosen.
+    pub fn choice(&self) -> &ModeChoice {
+        &self.choice
     }
 
     /// The syscalls captured.
@@ -330,4 +382,106 @@ impl Probe {
             })
             .collect())
     }
+}
+
+/// Chooses the attachment for `needed` (see [`ProbeOptions::mode`]).
+fn choose_mode(needed: &[&'static Syscall]) -> ModeChoice {
+    // libbpf would print the refusal of the trial program on stderr; it is reported in the
+    // choice's reason instead.
+    let print = libbpf_rs::set_print(None);
+    let choice = choose_mode_quietly(needed);
+    libbpf_rs::set_print(print);
+    choice
+}
+
+fn choose_mode_quietly(needed: &[&'static Syscall]) -> ModeChoice {
+    let fexit = match load_alone("count_fexit") {
+        Ok(()) => return ModeChoice { mode: AttachMode::Fexit, reason: "trampolines load".into() },
+        Err(e) => e,
+    };
+    if syscall_tracepoints().is_none() {
+        return ModeChoice {
+            mode: AttachMode::TpBtf,
+            reason: format!("fexit refused ({fexit}); no tracefs for per-syscall tracepoints"),
+        };
+    }
+    // Tracepoints cost TRACEPOINT_EVERY_NS on every syscall and TRACEPOINT_OWN_NS more on a
+    // needed one; tp_btf costs TP_BTF_EVERY_NS on every syscall.
+    let threshold = (TP_BTF_EVERY_NS - TRACEPOINT_EVERY_NS) / TRACEPOINT_OWN_NS;
+    match sample_mix(needed) {
+        Ok((total, share)) => {
+            let mode = if share < threshold { AttachMode::Tracepoints } else { AttachMode::TpBtf };
+            ModeChoice {
+                mode,
+                reason: format!(
+                    "fexit refused ({fexit}); the needed syscalls were {:.1}% of the {total} \
+                     in a {} ms sample, per-syscall tracepoints cost less below {:.0}%",
+                    share * 100.0,
+                    MIX_SAMPLE.as_millis(),
+                    threshold * 100.0
+                ),
+            }
+        }
+        Err(e) => ModeChoice {
+            mode: AttachMode::Tracepoints,
+            reason: format!("fexit refused ({fexit}); the syscall mix could not be sampled ({e})"),
+        },
+    }
+}
+
+/// Whether the probe object's program `name` loads and attaches on this kernel (alone; it is
+/// detached and unloaded again at once).
+fn load_alone(name: &str) -> Result<(), libbpf_rs::Error> {
+    let mut storage = Box::new(MaybeUninit::<OpenObject>::uninit());
+    // SAFETY: as in `Probe::open`: the storage is boxed and declared first, so the skeleton
+    // that borrows it is dropped before it, at the end of this function.
+    let storage_ref: &'static mut MaybeUninit<OpenObject> =
+        unsafe { &mut *std::ptr::from_mut(storage.as_mut()) };
+    let mut open = ProbeSkelBuilder::default().open(storage_ref)?;
+    for mut prog in open.open_object_mut().progs_mut() {
+        let this = prog.name().to_str() == Some(name);
+        prog.set_autoload(this);
+    }
+    let skel = open.load()?;
+    for prog in skel.object().progs_mut() {
+        if prog.autoload() {
+            drop(prog.attach()?);
+        }
+    }
+    Ok(())
+}
+
+/// Counts every syscall of the machine for [`MIX_SAMPLE`]: the total, and the share of those
+/// in `needed`.
+fn sample_mix(needed: &[&'static Syscall]) -> Result<(u64, f64), libbpf_rs::Error> {
+    let mut storage = Box::new(MaybeUninit::<OpenObject>::uninit());
+    // SAFETY: as in `Probe::open`; the skeleton is dropped before the storage, at the end of
+    // this function.
+    let storage_ref: &'static mut MaybeUninit<OpenObject> =
+        unsafe { &mut *std::ptr::from_mut(storage.as_mut()) };
+    let mut open = ProbeSkelBuilder::default().open(storage_ref)?;
+    for mut prog in open.open_object_mut().progs_mut() {
+        let this = prog.name().to_str() == Some("count_mix");
+        prog.set_autoload(this);
+    }
+    let skel = open.load()?;
+    let link = skel.progs.count_mix.attach()?;
+    std::thread::sleep(MIX_SAMPLE);
+    drop(link);
+    let (mut total, mut wanted) = (0u64, 0u64);
+    for nr in 0..512u32 {
+        let per_cpu = skel.maps.syscall_mix.lookup_percpu(&nr.to_ne_bytes(), MapFlags::ANY)?;
+        let n: u64 = per_cpu
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| v.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes))
+            .sum();
+        total += n;
+        if needed.iter().any(|s| s.nr == nr) {
+            wanted += n;
+        }
+    }
+    drop(skel);
+    drop(storage);
+    Ok((total, if total == 0 { 0.0 } else { wanted as f64 / total as f64 }))
 }

@@ -9,7 +9,14 @@
 //!
 //! Record layout (kernel/bpf/ringbuf.c): an 8-byte header, `u32 len` with the BUSY (bit 31) and
 //! DISCARD (bit 30) flags, then `u32 pg_off`; the data follows, and the next record starts at
-//! the next 8-byte boundary.
+//! the next 8-byte boundary. The probe's records hold one scap event, or an enter event and its
+//! exit event back to back (one reservation for the pair); this reader hands them out one event
+//! at a time.
+//!
+//! Room is given back to the kernel lazily: the consumer position lives on a page the producer
+//! reads on every reservation, so writing it after every event would move that cache line
+//! between CPUs once per event. It is published when a quarter of the buffer (at most
+//! [`RELEASE_BATCH`]) has been consumed, and whenever the reader finds the buffer empty.
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -19,6 +26,10 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 const BUSY: u32 = 1 << 31;
 const DISCARD: u32 = 1 << 30;
 const HEADER: u64 = 8;
+/// The most consumed bytes kept from the kernel before the consumer position is published.
+pub(crate) const RELEASE_BATCH: u64 = 256 * 1024;
+/// Offset and width of the `len` field of a scap event header (ts u64, tid u64, len u32).
+const EVENT_LEN_AT: usize = 16;
 
 fn page_size() -> usize {
     // SAFETY: sysconf has no preconditions.
@@ -34,8 +45,14 @@ pub(crate) struct Ring {
     mask: u64,
     page: usize,
     size: usize,
-    /// Where the next record starts (ours; published to the kernel on release).
+    /// Where the current record starts (ours; published to the kernel on release).
     pos: u64,
+    /// Where the current event starts inside the current record.
+    sub: usize,
+    /// The consumer position last published to the kernel.
+    published: u64,
+    /// Consumed bytes after which the position is published.
+    batch: u64,
     /// The producer position last read.
     end: u64,
 }
@@ -86,9 +103,22 @@ impl Ring {
         let producer = NonNull::new(producer.cast::<u8>()).ok_or(io::ErrorKind::Other)?;
         // SAFETY: the data area starts one page into the second mapping.
         let data = unsafe { producer.add(page) };
-        let mut ring =
-            Ring { consumer, producer, data, mask: size as u64 - 1, page, size, pos: 0, end: 0 };
+        let batch = (size as u64 / 4).min(RELEASE_BATCH);
+        let mut ring = Ring {
+            consumer,
+            producer,
+            data,
+            mask: size as u64 - 1,
+            page,
+            size,
+            pos: 0,
+            sub: 0,
+            published: 0,
+            batch,
+            end: 0,
+        };
         ring.pos = ring.consumer_pos().load(Ordering::Acquire);
+        ring.published = ring.pos;
         Ok(ring)
     }
 
@@ -103,13 +133,29 @@ impl Ring {
         unsafe { &*self.producer.as_ptr().cast::<AtomicU64>() }
     }
 
-    /// The next complete record, without consuming it; `None` when the buffer is empty or the
-    /// next record is still being written. Discarded records are skipped.
+    /// The next event of a complete record, without consuming it; `None` when the buffer is
+    /// empty or the next record is still being written. Discarded records are skipped.
     pub(crate) fn peek(&mut self) -> Option<&[u8]> {
+        let sub = self.sub;
+        let record = self.peek_record()?;
+        let rest = record.get(sub..).unwrap_or_default();
+        // An event says how long it is; a length that does not fit hands out the rest of the
+        // record, which the decoder then rejects (counted as undecodable, never skipped
+        // silently).
+        let len = rest
+            .get(EVENT_LEN_AT..EVENT_LEN_AT + 4)
+            .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+        let len = if len == 0 || len > rest.len() { rest.len() } else { len };
+        rest.get(..len)
+    }
+
+    /// The current record, whole.
+    fn peek_record(&mut self) -> Option<&[u8]> {
         loop {
             if self.pos >= self.end {
                 self.end = self.producer_pos().load(Ordering::Acquire);
                 if self.pos >= self.end {
+                    self.publish();
                     return None;
                 }
             }
@@ -119,12 +165,13 @@ impl Ring {
             let len_word = unsafe { &*self.data.as_ptr().add(off).cast::<AtomicU32>() };
             let len = len_word.load(Ordering::Acquire);
             if len & BUSY != 0 {
+                self.publish();
                 return None;
             }
             let data_len = u64::from(len & !(BUSY | DISCARD));
             if len & DISCARD != 0 {
                 self.pos += (data_len + HEADER + 7) & !7;
-                self.release_to(self.pos);
+                self.sub = 0;
                 continue;
             }
             // SAFETY: the record (header + data_len bytes, at most the buffer size) lies in
@@ -140,19 +187,29 @@ impl Ring {
         }
     }
 
-    /// Consumes the record `peek` returned; gives its room back to the kernel.
+    /// Consumes the event `peek` returned; the record's room goes back to the kernel once all
+    /// its events are consumed (and the batch is full, or the buffer is found empty).
     pub(crate) fn consume(&mut self) {
-        let off = (self.pos & self.mask) as usize;
-        // SAFETY: as in `peek`; only called after `peek` returned a record at `pos`.
-        let len =
-            unsafe { &*self.data.as_ptr().add(off).cast::<AtomicU32>() }.load(Ordering::Acquire);
-        let data_len = u64::from(len & !(BUSY | DISCARD));
-        self.pos += (data_len + HEADER + 7) & !7;
-        self.release_to(self.pos);
+        let Some(record_len) = self.peek_record().map(<[u8]>::len) else {
+            return;
+        };
+        let event_len = self.peek().map_or(0, <[u8]>::len);
+        self.sub += event_len.max(1);
+        if self.sub >= record_len {
+            self.pos += (record_len as u64 + HEADER + 7) & !7;
+            self.sub = 0;
+            if self.pos - self.published >= self.batch {
+                self.publish();
+            }
+        }
     }
 
-    fn release_to(&self, pos: u64) {
-        self.consumer_pos().store(pos, Ordering::Release);
+    /// Tells the kernel how far this reader has consumed.
+    fn publish(&mut self) {
+        if self.published != self.pos {
+            self.consumer_pos().store(self.pos, Ordering::Release);
+            self.published = self.pos;
+        }
     }
 
     /// Bytes written and not yet consumed.

@@ -77,6 +77,12 @@ pub(crate) struct DetectArgs {
     #[arg(long)]
     pub(crate) dry_run: bool,
 
+    /// How the live probe hooks syscalls: `fexit`, `tracepoints`, `tp_btf`, or `auto` (the
+    /// default: fexit where the kernel lets trampolines load, otherwise the cheaper of the
+    /// other two for the machine's syscall mix, sampled at start-up).
+    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = parse_attach)]
+    pub(crate) attach: Attach,
+
     /// Stop after this many seconds.
     #[arg(short = 'M', value_name = "SECONDS")]
     pub(crate) duration: Option<u64>,
@@ -254,6 +260,7 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
                 replay,
                 &base,
                 settings.ring_buffer_bytes,
+                args.attach.0,
                 args.write.as_ref(),
             );
         }
@@ -602,4 +609,17 @@ pub(crate) fn hostname() -> String {
     }
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// The `--attach` choice: a mode, or `None` for automatic.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Attach(pub(crate) Option<lanner_capture::AttachMode>);
+
+fn parse_attach(s: &str) -> Result<Attach, String> {
+    if s == "auto" {
+        return Ok(Attach(None));
+    }
+    lanner_capture::AttachMode::from_name(s)
+        .map(|m| Attach(Some(m)))
+        .ok_or_else(|| format!("unknown attachment `{s}` (auto, fexit, tracepoints, tp_btf)"))
 }

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use lanner_capture::{CpuCounters, Probe, ProbeOptions, Syscall, procfs, syscalls};
+use lanner_capture::{AttachMode, CpuCounters, Probe, ProbeOptions, Syscall, procfs, syscalls};
 use lanner_scap::{Compression, Writer};
 use lanner_state::State;
 
@@ -87,6 +87,7 @@ pub(crate) fn run(
     run: Replay<'_>,
     base: &BaseSyscalls,
     buffer_bytes: usize,
+    attach: Option<AttachMode>,
     write: Option<&PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     let log = run.log;
@@ -99,7 +100,8 @@ pub(crate) fn run(
     ));
     let mut state = State::from_tables(&tables);
     let set = syscall_set(&run, base);
-    let options = ProbeOptions { syscalls: set, buffer_bytes, ..ProbeOptions::default() };
+    let options =
+        ProbeOptions { syscalls: set, buffer_bytes, mode: attach, ..ProbeOptions::default() };
     let mut probe = Probe::open(&options).context(
         "cannot start the kernel probe (lanner needs root, a kernel with BTF and BPF; \
          to read a capture instead, use -e FILE)",
@@ -113,6 +115,7 @@ pub(crate) fn run(
         probe.cpus(),
         buffer_bytes.next_power_of_two() >> 20
     ));
+    log.log(&format!("Attachment {}: {}", probe.mode().name(), probe.choice().reason));
     if !probe.unavailable().is_empty() {
         let names: Vec<&str> = probe.unavailable().iter().map(|s| s.name).collect();
         log.log(&format!(
@@ -190,8 +193,9 @@ pub(crate) fn run(
     let drops: u64 = counters.iter().map(CpuCounters::drops).sum();
     log.log(&format!(
         "Syscall event stats: {num} events in {:.1} s, {written} written by the probe, \
-         {drops} dropped, {undecodable} undecodable",
-        started.elapsed().as_secs_f64()
+         {drops} dropped, {undecodable} undecodable (attached with {})",
+        started.elapsed().as_secs_f64(),
+        probe.mode().name()
     ));
     for (cpu, c) in counters.iter().enumerate() {
         log.log(&format!(

@@ -139,11 +139,31 @@ fn default_rules_catch_every_generated_action_live_and_in_the_recording() {
         return;
     }
     let _serial = SERIAL.lock();
+    default_rules_catch_every_generated_action("auto");
+}
+
+/// The same through the other attachment: one `tp_btf/sys_exit` program and the program
+/// array as interest table (auto chooses per-syscall tracepoints on this kind of machine).
+#[test]
+fn default_rules_catch_every_generated_action_through_tp_btf() {
+    if let Err(why) = can_run_live() {
+        eprintln!("\n*** SKIPPED live detection tests: {why} ***\n");
+        return;
+    }
+    let _serial = SERIAL.lock();
+    default_rules_catch_every_generated_action("tp_btf");
+}
+
+fn default_rules_catch_every_generated_action(attach: &str) {
     let dir = tempfile_dir();
     let capture = format!("{dir}/live.scap");
-    let live = Live::start(&["-w", &capture]);
+    let live = Live::start(&["-w", &capture, "--attach", attach]);
     generate(&["--all"]);
     let (alerts, log) = live.stop();
+    let chosen = log.iter().find(|l| l.contains("Attachment ")).unwrap();
+    if attach == "tp_btf" {
+        assert!(chosen.contains("Attachment tp_btf/sys_exit: as configured"), "{chosen}");
+    }
     let rules = by_rule(&alerts);
     let mut missing = Vec::new();
     for (action, rule) in actions() {

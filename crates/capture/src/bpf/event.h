@@ -3,8 +3,8 @@
  * Building scap events in BPF.
  *
  * An event is built in a per-CPU scratch buffer, then copied into this CPU's ring buffer in one
- * bpf_ringbuf_output() call without a wakeup (userspace drains on a timer). Layout, as libs'
- * scap format defines it:
+ * bpf_ringbuf_output() call without a wakeup (userspace drains on a timer). A record holds one
+ * event, or an enter event followed by its exit event. Layout, as libs' scap format defines it:
  *
  *   u64 ts | u64 tid | u32 len | u16 type | u32 nparams | u16 len[nparams] | params...
  *
@@ -73,37 +73,71 @@ struct {
 const volatile u64 boot_time_ns = 0;
 const volatile u32 own_tgid = 0;
 
+/* An event being built; `evb_then` appends a second event (an enter event's exit) to the same
+ * ring record, so that a pair costs one clock read and one ring buffer reservation. */
 struct evb {
 	struct scratch *s;
 	u32 pos;
+	/* where the current event starts in the scratch */
+	u32 base;
 	u32 idx;
 	u32 nparams;
 	u16 type;
 	u64 ts;
+	u64 pid_tgid;
+	u32 cpu;
+	/* events in the record so far */
+	u32 nevents;
 };
 
 /* Starts an event of `type` with `nparams` parameters. Returns 0 when the event must not be
  * made (lanner's own threads, or no scratch buffer). */
 static __always_inline int evb_start(struct evb *e, u16 type, u32 nparams)
 {
-	u32 cpu = bpf_get_smp_processor_id();
-	u64 pid_tgid = bpf_get_current_pid_tgid();
-	if ((u32)(pid_tgid >> 32) == own_tgid)
+	e->cpu = bpf_get_smp_processor_id();
+	e->pid_tgid = bpf_get_current_pid_tgid();
+	if ((u32)(e->pid_tgid >> 32) == own_tgid)
 		return 0;
-	e->s = bpf_map_lookup_elem(&scratch_map, &cpu);
+	e->s = bpf_map_lookup_elem(&scratch_map, &e->cpu);
 	if (!e->s)
 		return 0;
 	e->type = type;
 	e->nparams = nparams;
 	e->idx = 0;
+	e->base = 0;
+	e->nevents = 1;
 	e->pos = HEADER_LEN + nparams * 2;
 	e->ts = boot_time_ns + bpf_ktime_get_boot_ns();
 	return 1;
 }
 
+/* Writes the header of the event being built (its parameters are all pushed). */
+static __always_inline void evb_header(struct evb *e)
+{
+	u32 b = e->base;
+	*(u64 *)&e->s->data[SAFE(b)] = e->ts;
+	*(u64 *)&e->s->data[SAFE(b + 8)] = (u64)(u32)e->pid_tgid;
+	*(u32 *)&e->s->data[SAFE(b + 16)] = e->pos - b;
+	*(u16 *)&e->s->data[SAFE(b + 20)] = e->type;
+	*(u32 *)&e->s->data[SAFE(b + 22)] = e->nparams;
+}
+
+/* Ends the current event and starts the next one of the same record, with the same timestamp
+ * (the exit event after its enter event). */
+static __always_inline void evb_then(struct evb *e, u16 type, u32 nparams)
+{
+	evb_header(e);
+	e->base = e->pos;
+	e->nevents++;
+	e->type = type;
+	e->nparams = nparams;
+	e->idx = 0;
+	e->pos = e->base + HEADER_LEN + nparams * 2;
+}
+
 static __always_inline void evb_set_len(struct evb *e, u32 len)
 {
-	u32 at = HEADER_LEN + e->idx * 2;
+	u32 at = e->base + HEADER_LEN + e->idx * 2;
 	*(u16 *)&e->s->data[SAFE(at)] = (u16)len;
 	e->idx++;
 }
@@ -209,38 +243,32 @@ static __always_inline struct counters *counters(void)
 	return bpf_map_lookup_elem(&counters_map, &zero);
 }
 
-/* Writes the header and hands the event to this CPU's ring buffer. */
+/* Writes the header and hands the record (one event, or an enter and its exit event) to this
+ * CPU's ring buffer. */
 static __always_inline int evb_submit(struct evb *e)
 {
 	struct counters *c = counters();
-	u32 cpu = bpf_get_smp_processor_id();
-	u64 pid_tgid = bpf_get_current_pid_tgid();
 	u32 len = e->pos;
 	void *rb;
 
 	if (e->idx != e->nparams || len >= EVENT_CAP) {
 		if (c)
-			c->drops_too_large++;
+			c->drops_too_large += e->nevents;
 		return 0;
 	}
-	*(u64 *)&e->s->data[0] = e->ts;
-	*(u64 *)&e->s->data[8] = (u64)(u32)pid_tgid;
-	*(u32 *)&e->s->data[16] = len;
-	*(u16 *)&e->s->data[20] = e->type;
-	*(u32 *)&e->s->data[22] = e->nparams;
-
-	rb = bpf_map_lookup_elem(&ringbufs, &cpu);
+	evb_header(e);
+	rb = bpf_map_lookup_elem(&ringbufs, &e->cpu);
 	if (!rb) {
 		if (c)
-			c->drops_no_buffer++;
+			c->drops_no_buffer += e->nevents;
 		return 0;
 	}
 	if (bpf_ringbuf_output(rb, e->s->data, len & (EVENT_CAP - 1), BPF_RB_NO_WAKEUP) != 0) {
 		if (c)
-			c->drops_buffer_full++;
+			c->drops_buffer_full += e->nevents;
 		return 0;
 	}
 	if (c)
-		c->events++;
+		c->events += e->nevents;
 	return 0;
 }

@@ -5,8 +5,10 @@
  * Every syscall has one filler, `fill_<name>(regs, ret)`, which reads the arguments from the
  * saved user registers and the results from the task, and writes the libs exit event (and, when
  * the exit event of this libs table lacks arguments the enter event has, the enter event just
- * before it). Each filler is instantiated twice:
+ * before it). Each filler is instantiated three times:
  *
+ *   fexit programs `f_<name>`              on the syscall's own function (__x64_sys_<name>):
+ *                                          the cheapest, where the kernel lets trampolines load;
  *   tp_btf/sys_exit programs `x_<name>`   tail-called by `dispatch_exit`, attached once to the
  *                                          raw sys_exit tracepoint; the program array doubles
  *                                          as the interest table (no entry: nothing happens).
@@ -35,13 +37,15 @@ struct {
 	__type(value, u32);
 } exit_tail SEC(".maps");
 
-/* x86_64 argument registers of a syscall */
-#define ARG0(r) BPF_CORE_READ(r, di)
-#define ARG1(r) BPF_CORE_READ(r, si)
-#define ARG2(r) BPF_CORE_READ(r, dx)
-#define ARG3(r) BPF_CORE_READ(r, r10)
-#define ARG4(r) BPF_CORE_READ(r, r8)
-#define ARG5(r) BPF_CORE_READ(r, r9)
+/* x86_64 argument registers of a syscall. `r` is a BTF pointer in both program kinds (the
+ * tp_btf argument, bpf_task_pt_regs()), so these are plain loads the verifier guards, not
+ * helper calls. */
+#define ARG0(r) ((r)->di)
+#define ARG1(r) ((r)->si)
+#define ARG2(r) ((r)->dx)
+#define ARG3(r) ((r)->r10)
+#define ARG4(r) ((r)->r8)
+#define ARG5(r) ((r)->r9)
 
 /* libs event type codes (ppm_event_code), checked against the libs table by a Rust test */
 enum {
@@ -129,23 +133,23 @@ enum {
 /* ---------------------------------------------------------------------------------------- */
 /* simple events                                                                             */
 
-/* res only, after an enter event with up to three integer arguments: the setuid family etc. */
-static __always_inline int emit_enter_ints(u16 type, u32 n, u64 a, u64 b, u64 c, u32 sa, u32 sb,
-					   u32 sc)
+/* Starts a record with an enter event of up to three integer arguments (the exit event of this
+ * libs table lacks them): the setuid family etc. Returns 0 when no event is to be made. */
+static __always_inline int start_enter_ints(struct evb *e, u16 type, u32 n, u64 a, u64 b, u64 c,
+					    u32 sa, u32 sb, u32 sc)
 {
-	struct evb e;
-	if (!evb_start(&e, type, n))
+	if (!evb_start(e, type, n))
 		return 0;
 	/* sizes of each argument: 1, 2, 4 or 8 bytes */
 #define PUSH_SIZED(v, sz)                                                                          \
 	if (sz == 1)                                                                               \
-		push_u8(&e, v);                                                                    \
+		push_u8(e, v);                                                                     \
 	else if (sz == 2)                                                                          \
-		push_u16(&e, v);                                                                   \
+		push_u16(e, v);                                                                    \
 	else if (sz == 4)                                                                          \
-		push_u32(&e, v);                                                                   \
+		push_u32(e, v);                                                                    \
 	else                                                                                       \
-		push_u64(&e, v);
+		push_u64(e, v);
 	if (n > 0) {
 		PUSH_SIZED(a, sa)
 	}
@@ -156,59 +160,48 @@ static __always_inline int emit_enter_ints(u16 type, u32 n, u64 a, u64 b, u64 c,
 		PUSH_SIZED(c, sc)
 	}
 #undef PUSH_SIZED
-	return evb_submit(&e);
+	return 1;
 }
 
-static __always_inline int emit_res(u16 type, long ret)
+/* The exit event with res only, after the enter event `e` holds; submits both. */
+static __always_inline int then_res(struct evb *e, u16 type, long ret)
 {
-	struct evb e;
-	if (!evb_start(&e, type, 1))
-		return 0;
-	push_u64(&e, ret);
-	return evb_submit(&e);
+	evb_then(e, type, 1);
+	push_u64(e, ret);
+	return evb_submit(e);
 }
+
+/* An enter event with integer arguments, then its exit event with res only. */
+#define ENTER_INTS_THEN_RES(enter, exit, ret, n, a, b, c, sa, sb, sc)                              \
+	{                                                                                          \
+		struct evb e;                                                                      \
+		if (!start_enter_ints(&e, enter, n, a, b, c, sa, sb, sc))                          \
+			return 0;                                                                  \
+		return then_res(&e, exit, ret);                                                    \
+	}
 
 static __always_inline int fill_close(struct pt_regs *regs, long ret)
-{
-	emit_enter_ints(E_CLOSE_E, 1, ARG0(regs), 0, 0, 8, 0, 0);
-	return emit_res(E_CLOSE_X, ret);
-}
+ENTER_INTS_THEN_RES(E_CLOSE_E, E_CLOSE_X, ret, 1, ARG0(regs), 0, 0, 8, 0, 0)
 
 static __always_inline int fill_fchdir(struct pt_regs *regs, long ret)
-{
-	emit_enter_ints(E_FCHDIR_E, 1, ARG0(regs), 0, 0, 8, 0, 0);
-	return emit_res(E_FCHDIR_X, ret);
-}
+ENTER_INTS_THEN_RES(E_FCHDIR_E, E_FCHDIR_X, ret, 1, ARG0(regs), 0, 0, 8, 0, 0)
 
 static __always_inline int fill_kill(struct pt_regs *regs, long ret)
-{
-	emit_enter_ints(E_KILL_E, 2, ARG0(regs), ARG1(regs), 0, 8, 1, 0);
-	return emit_res(E_KILL_X, ret);
-}
+ENTER_INTS_THEN_RES(E_KILL_E, E_KILL_X, ret, 2, ARG0(regs), ARG1(regs), 0, 8, 1, 0)
 
 static __always_inline int fill_setuid(struct pt_regs *regs, long ret)
-{
-	emit_enter_ints(E_SETUID_E, 1, ARG0(regs), 0, 0, 4, 0, 0);
-	return emit_res(E_SETUID_X, ret);
-}
+ENTER_INTS_THEN_RES(E_SETUID_E, E_SETUID_X, ret, 1, ARG0(regs), 0, 0, 4, 0, 0)
 
 static __always_inline int fill_setgid(struct pt_regs *regs, long ret)
-{
-	emit_enter_ints(E_SETGID_E, 1, ARG0(regs), 0, 0, 4, 0, 0);
-	return emit_res(E_SETGID_X, ret);
-}
+ENTER_INTS_THEN_RES(E_SETGID_E, E_SETGID_X, ret, 1, ARG0(regs), 0, 0, 4, 0, 0)
 
 static __always_inline int fill_setresuid(struct pt_regs *regs, long ret)
-{
-	emit_enter_ints(E_SETRESUID_E, 3, ARG0(regs), ARG1(regs), ARG2(regs), 4, 4, 4);
-	return emit_res(E_SETRESUID_X, ret);
-}
+ENTER_INTS_THEN_RES(E_SETRESUID_E, E_SETRESUID_X, ret, 3, ARG0(regs), ARG1(regs), ARG2(regs), 4,
+		    4, 4)
 
 static __always_inline int fill_setresgid(struct pt_regs *regs, long ret)
-{
-	emit_enter_ints(E_SETRESGID_E, 3, ARG0(regs), ARG1(regs), ARG2(regs), 4, 4, 4);
-	return emit_res(E_SETRESGID_X, ret);
-}
+ENTER_INTS_THEN_RES(E_SETRESGID_E, E_SETRESGID_X, ret, 3, ARG0(regs), ARG1(regs), ARG2(regs), 4,
+		    4, 4)
 
 static __always_inline int fill_setre(u16 type, struct pt_regs *regs, long ret)
 {
@@ -224,16 +217,12 @@ static __always_inline int fill_setre(u16 type, struct pt_regs *regs, long ret)
 FILLER_OF(setreuid, fill_setre, E_SETREUID_X)
 FILLER_OF(setregid, fill_setre, E_SETREGID_X)
 static __always_inline int fill_setns(struct pt_regs *regs, long ret)
-{
-	emit_enter_ints(E_SETNS_E, 2, ARG0(regs), clone_flags_to_scap(ARG1(regs)), 0, 8, 4, 0);
-	return emit_res(E_SETNS_X, ret);
-}
+ENTER_INTS_THEN_RES(E_SETNS_E, E_SETNS_X, ret, 2, ARG0(regs), clone_flags_to_scap(ARG1(regs)), 0,
+		    8, 4, 0)
 
 static __always_inline int fill_unshare(struct pt_regs *regs, long ret)
-{
-	emit_enter_ints(E_UNSHARE_E, 1, clone_flags_to_scap(ARG0(regs)), 0, 0, 4, 0, 0);
-	return emit_res(E_UNSHARE_X, ret);
-}
+ENTER_INTS_THEN_RES(E_UNSHARE_E, E_UNSHARE_X, ret, 1, clone_flags_to_scap(ARG0(regs)), 0, 0, 4, 0,
+		    0)
 
 static __always_inline u16 ptrace_request_to_scap(u64 req)
 {
@@ -271,9 +260,10 @@ static __always_inline u16 ptrace_request_to_scap(u64 req)
 static __always_inline int fill_ptrace(struct pt_regs *regs, long ret)
 {
 	struct evb e;
-	emit_enter_ints(E_PTRACE_E, 2, ptrace_request_to_scap(ARG0(regs)), ARG1(regs), 0, 2, 8, 0);
-	if (!evb_start(&e, E_PTRACE_X, 3))
+	if (!start_enter_ints(&e, E_PTRACE_E, 2, ptrace_request_to_scap(ARG0(regs)), ARG1(regs), 0,
+			      2, 8, 0))
 		return 0;
+	evb_then(&e, E_PTRACE_X, 3);
 	push_u64(&e, ret);
 	/* dynamic parameters: an index byte (PPM_PTRACE_IDX_UINT64), then the value */
 	e.s->data[SAFE(e.pos)] = 0;
@@ -398,8 +388,13 @@ FILLER_OF(chdir, fill_res_path, E_CHDIR_X)
 FILLER_OF(chroot, fill_res_path, E_CHROOT_X)
 static __always_inline int fill_umount2(struct pt_regs *regs, long ret)
 {
-	emit_enter_ints(E_UMOUNT2_E, 1, ARG1(regs), 0, 0, 4, 0, 0);
-	return fill_res_path(E_UMOUNT2_X, regs, ret);
+	struct evb e;
+	if (!start_enter_ints(&e, E_UMOUNT2_E, 1, ARG1(regs), 0, 0, 4, 0, 0))
+		return 0;
+	evb_then(&e, E_UMOUNT2_X, 2);
+	push_u64(&e, ret);
+	push_user_str(&e, (const char *)ARG0(regs));
+	return evb_submit(&e);
 }
 
 /* res, dirfd, a path relative to it, one 32-bit argument as the syscall has it (unlinkat's
@@ -609,9 +604,9 @@ static __always_inline int fill_mount(struct pt_regs *regs, long ret)
 	/* the magic value old callers put in the top half is not a flag */
 	if ((flags & 0xffff0000) == 0xc0ed0000)
 		flags &= 0xffff;
-	emit_enter_ints(E_MOUNT_E, 1, flags, 0, 0, 4, 0, 0);
-	if (!evb_start(&e, E_MOUNT_X, 4))
+	if (!start_enter_ints(&e, E_MOUNT_E, 1, flags, 0, 0, 4, 0, 0))
 		return 0;
+	evb_then(&e, E_MOUNT_X, 4);
 	push_u64(&e, ret);
 	push_user_str(&e, (const char *)ARG0(regs));
 	push_user_str(&e, (const char *)ARG1(regs));
@@ -1000,6 +995,11 @@ static __always_inline int fill_execveat(struct pt_regs *regs, long ret)
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(                         \
 			bpf_get_current_task_btf());                                               \
 		return fill_##name(regs, ctx->ret);                                                \
+	}                                                                                          \
+	SEC("fexit/__x64_sys_" #tp)                                                                \
+	int BPF_PROG(f_##name, struct pt_regs *regs, long ret)                                     \
+	{                                                                                          \
+		return fill_##name(regs, ret);                                                     \
 	}
 
 SYSCALL_EXIT(open)
@@ -1116,4 +1116,30 @@ SEC("tracepoint/syscalls/sys_exit_getpid")
 int count_tp_getpid(void *ctx)
 {
 	return count_one();
+}
+
+/* Whether this kernel lets BPF trampolines load: userspace loads this one alone first. */
+SEC("fexit/__x64_sys_close")
+int BPF_PROG(count_fexit, struct pt_regs *regs, long ret)
+{
+	return count_one();
+}
+
+/* The syscall mix of the machine, sampled for a moment at start-up to choose between
+ * per-syscall tracepoints and tp_btf/sys_exit: one counter per syscall number, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MAX_SYSCALLS);
+	__type(key, u32);
+	__type(value, u64);
+} syscall_mix SEC(".maps");
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(count_mix, struct pt_regs *regs, long ret)
+{
+	u32 nr = (u32)regs->orig_ax;
+	u64 *n = bpf_map_lookup_elem(&syscall_mix, &nr);
+	if (n)
+		*n += 1;
+	return 0;
 }

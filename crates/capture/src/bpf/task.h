@@ -12,6 +12,8 @@
 #define RLIMIT_NOFILE 7
 #define PIDTYPE_PGID 2
 
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
 /* container_of for kernel pointers read through CO-RE */
 #define mount_of(vfsmnt) ((struct mount *)((void *)(vfsmnt) - bpf_core_field_offset(struct mount, mnt)))
 
@@ -363,16 +365,16 @@ static __always_inline u32 task_flags_bits(struct task_struct *task)
 
 static __always_inline struct file *task_fd_file(struct task_struct *task, s64 fd)
 {
-	struct file **fds;
-	unsigned int max;
+	struct fdtable *fdt;
 	struct file *f = 0;
 	if (fd < 0)
 		return 0;
-	max = BPF_CORE_READ(task, files, fdt, max_fds);
-	if ((u64)fd >= max)
+	/* `task` is the current task's BTF pointer: plain loads, no helper calls */
+	fdt = task->files->fdt;
+	if ((u64)fd >= fdt->max_fds)
 		return 0;
-	fds = BPF_CORE_READ(task, files, fdt, fd);
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd & 0xffff]);
+	/* an index the verifier cannot bound: one read through the helper */
+	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd & 0xffff]);
 	return f;
 }
 
@@ -384,9 +386,11 @@ static __always_inline void fd_dev_ino(struct task_struct *task, s64 fd, u32 *de
 	*ino = 0;
 	if (!f)
 		return;
-	struct inode *inode = BPF_CORE_READ(f, f_inode);
-	*ino = BPF_CORE_READ(inode, i_ino);
-	u32 kdev = BPF_CORE_READ(inode, i_sb, s_dev);
+	/* a pointer read from memory is a plain number to the verifier; cast back to BTF */
+	f = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+	struct inode *inode = f->f_inode;
+	*ino = inode->i_ino;
+	u32 kdev = inode->i_sb->s_dev;
 	/* kernel dev_t (major << 20 | minor) to new_encode_dev */
 	u32 major = kdev >> 20, minor = kdev & 0xfffff;
 	*dev = (minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12);
