@@ -2,10 +2,18 @@
 //! stable rules) look for, like falcosecurity/event-generator, to check a running detector.
 //!
 //! Every action runs in a process of its own, so that it carries the process name the rule
-//! expects: real tools (`cat`, `grep`, `touch`, `bash` ...) for most, and for raw syscalls a
-//! copy of this binary started through `/proc/self/exe` (its process name is then `exe`, not
-//! `lanner`, which some rules trust). Files the actions create are removed afterwards; files
-//! that existed are only opened, never changed (an append of nothing updates no content).
+//! expects: real tools (`cat`, `grep`, `touch`, `bash`, `su`, `dpkg`, `mount` ...) for most;
+//! for tools a machine may lack or that must not really run (`nc -e`, `iptables -F`, a web
+//! server), `true` or `sh` started under that name through a symlink (the kernel names a
+//! process after the path it was started by); for raw syscalls a copy of this binary started
+//! through `/proc/self/exe` (its process name is then `exe`, not `lanner`, which some rules
+//! trust). Files the actions create are removed afterwards; files that existed are only
+//! opened, never changed (an append of nothing updates no content).
+//!
+//! The container actions run their process in a throwaway container made the way runtimes
+//! make them, minus the image: a cgroup named like Docker's (`docker-<64 hex>.scope`, in every
+//! cgroup hierarchy mounted) and its own mount and UTS namespaces, so a mount inside it stays
+//! inside it. The cgroups are removed afterwards.
 
 use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -97,6 +105,43 @@ pub(crate) const ACTIONS: &[Action] = &[
         "bash connects to a local listener and moves its stdio onto the socket",
     ),
     act("mining-port", "Connection to a mining pool port", "connect to port 3333 of this host"),
+    act(
+        "netcat-exec",
+        "Netcat remote code execution",
+        "run true under the name nc with `-e /bin/sh` in a throwaway container",
+    ),
+    act("flush-firewall", "Firewall rules flushed", "run true under the name iptables with -F"),
+    act(
+        "server-shell",
+        "Shell spawned by a server process",
+        "sh started under the name nginx runs sh -c true",
+    ),
+    act(
+        "privilege-change",
+        "Privilege change to root by a non-root process",
+        "a process with login uid 1000 drops to uid 1000 (saved uid 0), then setuid(0)",
+    ),
+    act(
+        "container-shell",
+        "Terminal shell in container",
+        "sh -c true on a terminal (a new pty) in a throwaway container, started by its runc",
+    ),
+    act("container-su", "Sudo or su in container", "su root -c true in a throwaway container"),
+    act(
+        "container-package-manager",
+        "Package manager run in container",
+        "dpkg --version in a throwaway container",
+    ),
+    act(
+        "container-mount",
+        "Mount inside a container",
+        "mount a tmpfs in a throwaway container (its own mount namespace)",
+    ),
+    act(
+        "container-runtime-socket",
+        "Container runtime socket opened in container",
+        "connect to a socket named docker.sock (made for the action) from a throwaway container",
+    ),
 ];
 
 pub(crate) fn run(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
@@ -370,8 +415,239 @@ fn perform(name: &str) -> anyhow::Result<()> {
             // the child connects; the address goes through the environment
             in_child("mining-port", &[("LANNER_GENERATE_ADDR", addr.to_string())])
         }
-        "exec-from-memfd" | "ptrace-attach" | "bpf-load" | "setns" => in_child(name, &[]),
+        "exec-from-memfd" | "ptrace-attach" | "bpf-load" | "setns" | "privilege-change" => {
+            in_child(name, &[])
+        }
+        "netcat-exec" => {
+            let nc = Alias::new("nc", "/bin/true")?;
+            Container::new()?.run(Command::new(nc.path()).args(["-e", "/bin/sh", "127.0.0.1", "9"]))
+        }
+        "flush-firewall" => {
+            let iptables = Alias::new("iptables", "/bin/true")?;
+            tool(&iptables.path(), &["-F"]).map(drop)
+        }
+        "server-shell" => {
+            let nginx = Alias::new("nginx", "/bin/sh")?;
+            // `; :` keeps the outer shell from replacing itself with the inner one
+            shell(&nginx.path(), "/bin/sh -c true; :")
+        }
+        "container-shell" => {
+            // the container's entrypoint (a process named runc, as runtimes start it) runs a
+            // shell on the container's terminal
+            let runc = Alias::new("runc", "/bin/sh")?;
+            let c = Container::new()?;
+            c.run_on_pty(Command::new(runc.path()).args(["-c", "/bin/sh -c true; :"]))
+        }
+        "container-su" => Container::new()?.run(Command::new("su").args(["root", "-c", "true"])),
+        "container-package-manager" => Container::new()?.run(Command::new("dpkg").arg("--version")),
+        "container-mount" => {
+            let dir = unique("/tmp", "mnt");
+            std::fs::create_dir_all(&dir)?;
+            let c = Container::new()?;
+            let r = c.run(Command::new("mount").args(["-t", "tmpfs", "lanner-generate"]).arg(&dir));
+            let _ = std::fs::remove_dir(&dir);
+            r
+        }
+        "container-runtime-socket" => {
+            let dir = unique("/tmp", "run");
+            std::fs::create_dir_all(&dir)?;
+            let path = dir.join("docker.sock");
+            let listener = std::os::unix::net::UnixListener::bind(&path)
+                .with_context(|| format!("cannot listen on {}", path.display()))?;
+            std::thread::spawn(move || {
+                if let Some(conn) = listener.incoming().next() {
+                    drop(conn);
+                }
+            });
+            let c = Container::new()?;
+            let r = c.run(
+                Command::new("/proc/self/exe")
+                    .args(["generate", "--child", "runtime-socket"])
+                    .env("LANNER_GENERATE_ADDR", &path),
+            );
+            let _ = std::fs::remove_dir_all(&dir);
+            r
+        }
         other => bail!("unknown action `{other}`"),
+    }
+}
+
+/// A symlink named `name` to `target` in a directory of its own, removed on drop: running it
+/// makes a process called `name`.
+struct Alias {
+    dir: PathBuf,
+    name: &'static str,
+}
+
+impl Alias {
+    fn new(name: &'static str, target: &str) -> anyhow::Result<Alias> {
+        // not in /tmp: running from there is what another rule looks for
+        let dir = unique("/run", "bin");
+        std::fs::create_dir_all(&dir)?;
+        std::os::unix::fs::symlink(target, dir.join(name))
+            .with_context(|| format!("cannot make {name} in {}", dir.display()))?;
+        Ok(Alias { dir, name })
+    }
+
+    fn path(&self) -> String {
+        self.dir.join(self.name).to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for Alias {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A throwaway container: a Docker-style cgroup in every cgroup hierarchy mounted, and new
+/// mount and UTS namespaces for each process started in it. Removed on drop.
+struct Container {
+    cgroups: Vec<PathBuf>,
+}
+
+impl Container {
+    fn new() -> anyhow::Result<Container> {
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo")?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        // 64 hex digits, as runtimes name containers: "lanner" in hex, the pid, the time
+        let id = format!("6c616e6e6572{:020x}{:032x}", std::process::id(), nanos);
+        let id = &id[..64];
+        let mut cgroups = Vec::new();
+        for line in mounts.lines() {
+            // mountinfo: ... mount_point ... - fstype source options
+            let fields: Vec<&str> = line.split(' ').collect();
+            let Some(dash) = fields.iter().position(|f| *f == "-") else { continue };
+            let fstype = fields.get(dash + 1).copied().unwrap_or("");
+            let options = fields.get(dash + 3).copied().unwrap_or("");
+            // a new v1 cpuset cgroup has no CPUs until given some: joining it fails
+            let cpuset = options.split(',').any(|o| o == "cpuset");
+            if (fstype != "cgroup" && fstype != "cgroup2") || cpuset {
+                continue;
+            }
+            let Some(mount_point) = fields.get(4) else { continue };
+            let dir = Path::new(mount_point)
+                .join("lanner-generate.slice")
+                .join(format!("docker-{id}.scope"));
+            if std::fs::create_dir_all(&dir).is_ok() && dir.join("cgroup.procs").exists() {
+                cgroups.push(dir);
+            }
+        }
+        if cgroups.is_empty() {
+            bail!("no cgroup hierarchy to make a container in (is /sys/fs/cgroup mounted?)");
+        }
+        Ok(Container { cgroups })
+    }
+
+    /// Runs `cmd` in the container and waits for it.
+    fn run(&self, cmd: &mut Command) -> anyhow::Result<()> {
+        self.enter_on_start(cmd);
+        let status = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .context("cannot start the container's process")?;
+        if !status.success() {
+            bail!("the container's process failed ({status})");
+        }
+        Ok(())
+    }
+
+    /// Runs `cmd` in the container with a new pseudo-terminal as its controlling terminal.
+    fn run_on_pty(&self, cmd: &mut Command) -> anyhow::Result<()> {
+        let (mut master, mut slave) = (0, 0);
+        // SAFETY: openpty writes two fds into the integers we pass; no name, termios or size.
+        let rc = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        if rc != 0 {
+            bail!("openpty: {}", errno());
+        }
+        self.enter_on_start(cmd);
+        // SAFETY: between fork and exec the child only makes async-signal-safe calls: a new
+        // session, the pty as its controlling terminal and stdio.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(cmd, move || {
+                if libc::setsid() < 0 || libc::ioctl(slave, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                for fd in 0..3 {
+                    libc::dup2(slave, fd);
+                }
+                Ok(())
+            });
+        }
+        let status = cmd.status().context("cannot start the container's process");
+        // SAFETY: closing the two fds openpty gave us.
+        unsafe {
+            libc::close(slave);
+            libc::close(master);
+        }
+        let status = status?;
+        if !status.success() {
+            bail!("the container's process failed ({status})");
+        }
+        Ok(())
+    }
+
+    /// Makes the process `cmd` starts join the container before it runs its program.
+    fn enter_on_start(&self, cmd: &mut Command) {
+        let procs: Vec<std::ffi::CString> = self
+            .cgroups
+            .iter()
+            .filter_map(|d| {
+                std::ffi::CString::new(d.join("cgroup.procs").as_os_str().as_encoded_bytes()).ok()
+            })
+            .collect();
+        // SAFETY: between fork and exec the child only makes async-signal-safe calls (open,
+        // write, close, unshare, mount) on memory prepared before the fork.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(cmd, move || {
+                // "0" moves the writing process itself
+                for path in &procs {
+                    let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                    if fd < 0 || libc::write(fd, c"0".as_ptr().cast(), 1) != 1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    libc::close(fd);
+                }
+                if libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWUTS) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // mounts made inside stay inside
+                let rc = libc::mount(
+                    std::ptr::null(),
+                    c"/".as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    std::ptr::null(),
+                );
+                if rc != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        for dir in &self.cgroups {
+            let _ = std::fs::remove_dir(dir);
+            if let Some(parent) = dir.parent() {
+                let _ = std::fs::remove_dir(parent);
+            }
+        }
     }
 }
 
@@ -502,6 +778,38 @@ fn child(action: &str) -> anyhow::Result<()> {
             let addr: SocketAddr = std::env::var("LANNER_GENERATE_ADDR")?.parse()?;
             let conn = std::net::TcpStream::connect(addr).context("cannot connect")?;
             drop(conn);
+            Ok(())
+        }
+        "runtime-socket" => {
+            let path = std::env::var("LANNER_GENERATE_ADDR")?;
+            let conn = std::os::unix::net::UnixStream::connect(&path)
+                .with_context(|| format!("cannot connect to {path}"))?;
+            drop(conn);
+            Ok(())
+        }
+        "privilege-change" => {
+            // a login session's process (login uid 1000) that is root only by its saved uid;
+            // the login uid is read at execve, so the process starts itself again after
+            // setting it
+            if std::env::var_os("LANNER_GENERATE_LOGGED_IN").is_none() {
+                std::fs::write("/proc/self/loginuid", "1000")
+                    .context("cannot set the login uid (/proc/self/loginuid)")?;
+                let e = std::os::unix::process::CommandExt::exec(
+                    Command::new("/proc/self/exe")
+                        .args(["generate", "--child", "privilege-change"])
+                        .env("LANNER_GENERATE_LOGGED_IN", "1"),
+                );
+                bail!("cannot start again: {e}");
+            }
+            // SAFETY: setresuid/setuid on this process, which exits right after.
+            unsafe {
+                if libc::setresuid(1000, 1000, 0) != 0 {
+                    bail!("setresuid(1000, 1000, 0): {}", errno());
+                }
+                if libc::setuid(0) != 0 {
+                    bail!("setuid(0): {}", errno());
+                }
+            }
             Ok(())
         }
         other => bail!("no child part for `{other}`"),

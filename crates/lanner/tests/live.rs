@@ -106,7 +106,7 @@ fn actions() -> Vec<(String, String)> {
             name = line.split_whitespace().next().map(str::to_owned);
         }
     }
-    assert!(pairs.len() >= 25, "{text}");
+    assert!(pairs.len() >= 34, "{text}");
     pairs
 }
 
@@ -181,6 +181,17 @@ fn default_rules_catch_every_generated_action(attach: &str) {
     let etc = &rules["Write below etc"];
     assert!(etc.iter().any(|a| field(a, "proc.name") == Some("touch")
         && field(a, "fd.name").is_some_and(|n| n.starts_with("/etc/lanner-generate-"))));
+    let su = &rules["Sudo or su in container"];
+    assert!(su.iter().any(|a| field(a, "proc.cmdline") == Some("su root -c true")
+        && field(a, "container.id").is_some_and(|id| id.starts_with("6c616e6e6572"))));
+    let socket = &rules["Container runtime socket opened in container"];
+    assert!(
+        socket.iter().any(|a| field(a, "fd.name").is_some_and(|n| n.ends_with("/docker.sock")))
+    );
+    let root = &rules["Privilege change to root by a non-root process"];
+    assert!(root.iter().any(|a| {
+        field(a, "proc.cmdline").is_some_and(|c| c.ends_with("generate --child privilege-change"))
+    }));
     let mining = &rules["Connection to a mining pool port"];
     assert!(mining.iter().any(|a| field(a, "fd.name").is_some_and(|n| n.ends_with(":3333"))));
     assert_eq!(drops(&log), 0, "the probe dropped events at normal load:\n{}", log.join("\n"));
@@ -225,6 +236,9 @@ fn upstream_falco_rules_catch_generated_actions_live() {
         "clear-log-file",
         "exec-from-memfd",
         "ptrace-attach",
+        "server-shell",
+        "container-shell",
+        "netcat-exec",
     ]);
     let (alerts, log) = live.stop();
     let rules = by_rule(&alerts);
@@ -234,6 +248,9 @@ fn upstream_falco_rules_catch_generated_actions_live() {
         "Clear Log Activities",
         "Fileless execution via memfd_create",
         "PTRACE attached to process",
+        "Run shell untrusted",
+        "Terminal shell in container",
+        "Netcat Remote Code Execution in Container",
     ] {
         assert!(rules.contains_key(rule), "`{rule}` did not fire; alerts: {rules:#?}");
     }
@@ -241,6 +258,13 @@ fn upstream_falco_rules_catch_generated_actions_live() {
     assert!(shadow.iter().any(
         |a| field(a, "proc.name") == Some("cat") && field(a, "fd.name") == Some("/etc/shadow")
     ));
+    let terminal = &rules["Terminal shell in container"];
+    assert!(
+        terminal
+            .iter()
+            .any(|a| field(a, "proc.name") == Some("sh") && field(a, "proc.pname") == Some("runc")),
+        "{terminal:#?}"
+    );
     assert_eq!(drops(&log), 0);
 }
 
