@@ -436,3 +436,19 @@ fn webhook_over_https() {
     h.close(inst);
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn every_case_of_the_detection_table_has_a_readable_input() {
+    let table: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("testdata/k8s_audit_cases.json").unwrap()).unwrap();
+    let cases = table["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 132);
+    let mut h = host("{}");
+    for c in cases {
+        for input in c["input"].as_array().unwrap() {
+            let path = format!("../../../shared/fixtures/{}", input.as_str().unwrap());
+            let events = read_file(&mut h, &path);
+            assert_eq!(events.is_empty(), path.ends_with("fal_01_003.json"), "{path}");
+        }
+    }
+}
