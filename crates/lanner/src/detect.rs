@@ -127,16 +127,14 @@ impl DetectArgs {
 /// Runs Falco's job as the flags say.
 pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(args.config.as_deref(), &args.all_options())?;
-    let settings = config.settings()?;
+    let settings = settings_of(&config)?;
     let log = Logger { enabled: settings.log_stderr, iso8601: settings.time_format_iso_8601 };
     log.log(&format!(
         "lanner version: {} (rules engine version {})",
         env!("CARGO_PKG_VERSION"),
         lanner_rules::ENGINE_VERSION
     ));
-    for file in config.files() {
-        log.log(&format!("lanner initialized with configuration file: {}", file.display()));
-    }
+    log_config(&config, log);
     // `static_fields` exist as `static.NAME` for the conditions and outputs about to load.
     let statics = &settings.static_fields;
     lanner_fields::set_static_fields(statics.iter().map(|(k, v)| (k.as_str(), v.as_str())));
@@ -266,6 +264,40 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
     }
     log.log(&format!("Opening 'syscall' source with savefile {}", settings.replay_capture_file));
     replay.run(Path::new(&settings.replay_capture_file))
+}
+
+/// The typed settings; a value that does not fit names its key and where it was written.
+pub(crate) fn settings_of(config: &Config) -> anyhow::Result<Settings> {
+    config.settings().map_err(|err| match &err {
+        lanner_config::ConfigError::BadValue { key, .. } => match config.origin(key) {
+            Some(origin) => anyhow::anyhow!("{origin}: {err}"),
+            None => err.into(),
+        },
+        _ => err.into(),
+    })
+}
+
+/// The files read, each with its schema check (as Falco logs them), then every key that does
+/// not fit the schema: a warning naming the key and where it was written.
+pub(crate) fn log_config(config: &Config, log: Logger) {
+    let warnings = config.check();
+    if !config.files().is_empty() {
+        log.log("lanner initialized with configuration files:");
+    }
+    for file in config.files() {
+        let name = file.display().to_string();
+        let n = warnings
+            .iter()
+            .filter(|w| {
+                matches!(&w.origin, Some(lanner_config::Origin::File { file, .. }) if **file == *name)
+            })
+            .count();
+        let status = if n == 0 { "ok".to_owned() } else { format!("{n} warnings") };
+        log.log(&format!("   {name} | schema validation: {status}"));
+    }
+    for warning in &warnings {
+        log.log(&format!("Warning: config: {warning}"));
+    }
 }
 
 /// `-V`: loads the files in order and reports each, as Falco does.
