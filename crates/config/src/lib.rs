@@ -35,8 +35,9 @@ use serde_yaml_ng::Value;
 pub use positions::Origin;
 pub use schema::{FALCO_CONFIG_SCHEMA, LANNER_EXTENSIONS, SchemaWarning, schema};
 pub use settings::{
-    EngineKind, FileOutput, HttpOutput, OutputsLimits, OutputsQueue, Overflow, ProgramOutput,
-    RuleMatching, RuleSelection, Settings, SyslogFormat, SyslogOutput,
+    EngineKind, FileOutput, HttpOutput, Metrics, OutputsLimits, OutputsQueue, Overflow,
+    ProgramOutput, RuleMatching, RuleSelection, Settings, SyslogFormat, SyslogOutput, Webserver,
+    parse_duration,
 };
 pub use tree::{MergeStrategy, expand_env};
 
