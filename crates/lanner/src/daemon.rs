@@ -82,7 +82,8 @@ pub(crate) struct Daemon {
     metrics_options: MetricsOptions,
     reloads: mpsc::Receiver<anyhow::Result<Detection>>,
     reloader: Option<std::thread::JoinHandle<()>>,
-    stop_reloader: Arc<AtomicBool>,
+    /// Dropped to stop the reloader at once.
+    stop_reloader: mpsc::Sender<()>,
     reloaded: u64,
     reload_failures: u64,
     last_outputs: Snapshot,
@@ -105,10 +106,9 @@ impl Daemon {
             .then(|| start_web(settings, metrics_options, &hub, log))
             .flatten();
         let (tx, rx) = mpsc::channel();
-        let stop_reloader = Arc::new(AtomicBool::new(false));
+        let (stop_reloader, stop) = mpsc::channel();
         let reloader = {
             let args = args.clone();
-            let stop = stop_reloader.clone();
             let watch = settings.watch_config_files.then(|| detection.watched.clone());
             std::thread::Builder::new()
                 .name("lanner-reload".into())
@@ -270,7 +270,7 @@ impl Daemon {
 
     /// Stops the web server and the reloader.
     pub(crate) fn stop(self) {
-        self.stop_reloader.store(true, Ordering::Relaxed);
+        drop(self.stop_reloader);
         if let Some(web) = self.web {
             web.stop();
         }
@@ -314,22 +314,22 @@ fn readiness(source: &SourceCounters, now: &Snapshot, before: &Snapshot) -> Read
             source.reason.clone()
         });
     }
+    let mut outputs_ok = true;
     if now.queue_capacity > 0 && now.queue_depth >= now.queue_capacity as u64 {
+        outputs_ok = false;
         reasons.push("the alert queue is full".to_owned());
     }
     for c in &now.channels {
+        // Failing: attempts failed since the last snapshot and none succeeded.
         let prev = before.channel(c.name);
         let failed = prev.is_none_or(|p| c.failed > p.failed);
         let delivered = prev.is_some_and(|p| c.delivered > p.delivered);
         if c.failed > 0 && failed && !delivered {
+            outputs_ok = false;
             reasons.push(format!("output `{}` is failing", c.name));
         }
     }
-    Readiness {
-        source_running: source.running,
-        outputs_ok: reasons.iter().all(|r| !r.starts_with("output") && !r.contains("queue")),
-        reason: reasons.join("; "),
-    }
+    Readiness { source_running: source.running, outputs_ok, reason: reasons.join("; ") }
 }
 
 fn metrics_options(settings: &Settings) -> MetricsOptions {
@@ -473,20 +473,21 @@ fn reloader(
     log: Logger,
     mut watch: Option<Vec<PathBuf>>,
     tx: &mpsc::Sender<anyhow::Result<Detection>>,
-    stop: &AtomicBool,
+    stop: &mpsc::Receiver<()>,
 ) {
+    // Waits `WATCH`; false when the daemon stops.
+    let wait = || matches!(stop.recv_timeout(WATCH), Err(mpsc::RecvTimeoutError::Timeout));
     let mut seen = watch.as_deref().map(fingerprint);
-    while !stop.load(Ordering::Relaxed) {
-        std::thread::sleep(WATCH);
+    while wait() {
         let signal = RELOAD.swap(false, Ordering::Relaxed);
         let now = watch.as_deref().map(fingerprint);
         let changed = now.is_some() && now != seen;
         if !signal && !changed {
             continue;
         }
-        if changed {
-            // Let an editor finish writing: wait until the files stay the same for a moment.
-            std::thread::sleep(WATCH);
+        // Let an editor finish writing.
+        if changed && !wait() {
+            return;
         }
         log.log(if signal {
             "SIGHUP received: reloading the configuration and the rules."

@@ -1,7 +1,8 @@
 //! Falco's main job, with Falco's flags: load rules files, then run them on events and print
-//! alerts. Today the events come from a capture file (`-e FILE`, or `-o engine.kind=replay
-//! -o engine.replay.capture_file=FILE` as Falco 0.44 spells it); live capture arrives with the
-//! kernel probe.
+//! alerts. The events come from a capture file (`-e FILE`, or `-o engine.kind=replay -o
+//! engine.replay.capture_file=FILE` as Falco 0.44 spells it) or live from the kernel probe
+//! ([`crate::live`]). What a configuration and its rules make is a [`Detection`], which a
+//! reload replaces whole ([`crate::daemon`]).
 //!
 //! The flow, one stage per crate: `lanner-config` (falco.yaml and `-o`) → `lanner-rules` (the
 //! rules files, compiled; `-V`, `-L`, `-l` stop here) → `lanner-engine` (selection by
