@@ -23,6 +23,8 @@
 //! # Ok::<(), lanner_config::ConfigError>(())
 //! ```
 
+mod positions;
+mod schema;
 mod settings;
 mod tree;
 
@@ -30,11 +32,16 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml_ng::Value;
 
+pub use positions::Origin;
+pub use schema::{FALCO_CONFIG_SCHEMA, LANNER_EXTENSIONS, SchemaWarning, schema};
 pub use settings::{
-    EngineKind, FileOutput, HttpOutput, OutputsLimits, OutputsQueue, Overflow, ProgramOutput,
-    RuleMatching, RuleSelection, Settings, SyslogFormat, SyslogOutput,
+    EngineKind, FileOutput, HttpOutput, Metrics, OutputsLimits, OutputsQueue, Overflow,
+    ProgramOutput, RuleMatching, RuleSelection, Settings, SyslogFormat, SyslogOutput, Webserver,
+    parse_duration,
 };
 pub use tree::{MergeStrategy, expand_env};
+
+use positions::Positions;
 
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +88,8 @@ pub enum ConfigError {
 pub struct Config {
     tree: Value,
     files: Vec<PathBuf>,
+    /// Where each key was written.
+    positions: Positions,
 }
 
 impl Config {
@@ -96,7 +105,9 @@ impl Config {
         if let Some(path) = path {
             let text = std::fs::read_to_string(path)
                 .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-            config.tree = parse_yaml(&path.display().to_string(), &text)?;
+            let name = path.display().to_string();
+            config.tree = parse_yaml(&name, &text)?;
+            config.positions = Positions::of_file(&name, &text);
             config.files.push(path.to_owned());
         }
         config.apply(&early)?;
@@ -108,7 +119,11 @@ impl Config {
     /// A configuration from text (no drop-in directory is read unless listed), then options.
     pub fn from_text(text: &str, options: &[String]) -> Result<Config, ConfigError> {
         let (early, late) = split_options(options)?;
-        let mut config = Config { tree: parse_yaml("<text>", text)?, files: Vec::new() };
+        let mut config = Config {
+            tree: parse_yaml("<text>", text)?,
+            files: Vec::new(),
+            positions: Positions::of_file("<text>", text),
+        };
         config.apply(&early)?;
         config.merge_drop_ins()?;
         config.apply(&late)?;
@@ -136,7 +151,23 @@ impl Config {
             option.split_once('=').ok_or_else(|| ConfigError::BadOption(option.to_owned()))?;
         let path = tree::parse_path(key)?;
         let value = tree::parse_override_value(key, value)?;
-        tree::set(&mut self.tree, &path, value, key)
+        let resolved = tree::set(&mut self.tree, &path, value, key)?;
+        self.positions.remove_under(&resolved);
+        self.positions.insert(resolved, Origin::Option(option.to_owned()));
+        Ok(())
+    }
+
+    /// Where a key was written: its file, line and column, or the `-o` option that set it (for
+    /// a key with no place of its own, the nearest enclosing key's).
+    pub fn origin(&self, key: &str) -> Option<&Origin> {
+        self.positions.find(key)
+    }
+
+    /// Checks the merged configuration against Falco's config schema (with lanner's keys):
+    /// unknown keys, values of the wrong type. Falco only warns about these, and so does
+    /// lanner; see [`SchemaWarning`].
+    pub fn check(&self) -> Vec<SchemaWarning> {
+        schema::check(&self.tree, &self.positions)
     }
 
     fn apply(&mut self, options: &[&String]) -> Result<(), ConfigError> {
@@ -187,7 +218,9 @@ impl Config {
             for file in drop_in_files(&path)? {
                 let text = std::fs::read_to_string(&file)
                     .map_err(|source| ConfigError::Read { path: file.clone(), source })?;
-                let value = parse_yaml(&file.display().to_string(), &text)?;
+                let name = file.display().to_string();
+                let value = parse_yaml(&name, &text)?;
+                let positions = Positions::of_file(&name, &text);
                 if let Value::Mapping(map) = &value
                     && map.contains_key("config_files")
                 {
@@ -196,7 +229,7 @@ impl Config {
                         why: format!("`{}` lists config files: they do not nest", file.display()),
                     });
                 }
-                tree::merge(&mut self.tree, value, strategy);
+                tree::merge(&mut self.tree, value, strategy, &mut self.positions, &positions);
                 self.files.push(file);
             }
         }

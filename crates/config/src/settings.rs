@@ -102,6 +102,100 @@ pub struct Settings {
     pub program_output: ProgramOutput,
     /// `http_output`.
     pub http_output: HttpOutput,
+    /// `watch_config_files` (true): reload when the configuration or a rules file changes.
+    pub watch_config_files: bool,
+    /// `webserver`.
+    pub webserver: Webserver,
+    /// `metrics`.
+    pub metrics: Metrics,
+}
+
+/// `webserver`: Falco's keys, with lanner's default address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Webserver {
+    /// `enabled` (true).
+    pub enabled: bool,
+    /// `listen_port` (8765).
+    pub listen_port: u16,
+    /// `listen_address`: `127.0.0.1` in lanner (Falco: `0.0.0.0`).
+    pub listen_address: String,
+    /// `k8s_healthz_endpoint` (`/healthz`).
+    pub k8s_healthz_endpoint: String,
+    /// `readiness_endpoint` (lanner's key, `/readyz`).
+    pub readiness_endpoint: String,
+    /// `prometheus_metrics_enabled` (false).
+    pub prometheus_metrics_enabled: bool,
+    /// `ssl_enabled` (false).
+    pub ssl_enabled: bool,
+    /// `ssl_certificate` (`/etc/falco/falco.pem`): the certificate chain and private key.
+    pub ssl_certificate: String,
+}
+
+/// `metrics`: Falco's periodic internal metrics.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Metrics {
+    /// `enabled` (false).
+    pub enabled: bool,
+    /// `interval` in milliseconds, from Falco's duration syntax (`1h`, `15m`, `30s`, `1h30m`,
+    /// `500ms`; default `1h`).
+    pub interval_ms: u64,
+    /// `output_rule` (true): each snapshot as an alert of rule "Falco internal: metrics
+    /// snapshot".
+    pub output_rule: bool,
+    /// `output_file` (empty: none): each snapshot as a JSON line appended to this file.
+    pub output_file: String,
+    /// `rules_counters_enabled` (true).
+    pub rules_counters_enabled: bool,
+    /// `resource_utilization_enabled` (true).
+    pub resource_utilization_enabled: bool,
+    /// `state_counters_enabled` (true).
+    pub state_counters_enabled: bool,
+    /// `kernel_event_counters_enabled` (true).
+    pub kernel_event_counters_enabled: bool,
+    /// `kernel_event_counters_per_cpu_enabled` (false).
+    pub kernel_event_counters_per_cpu_enabled: bool,
+    /// `convert_memory_to_mb` (true).
+    pub convert_memory_to_mb: bool,
+    /// `include_empty_values` (false).
+    pub include_empty_values: bool,
+}
+
+/// Parses Falco's durations (Prometheus' syntax): numbers with units `ms`, `s`, `m`, `h`,
+/// `d`, `w`, `y`, largest first, e.g. `1h30m`, `15s`, `500ms`. The result is in milliseconds.
+pub fn parse_duration(text: &str) -> Option<u64> {
+    const UNITS: [(&str, u64); 7] = [
+        ("y", 365 * 86_400_000),
+        ("w", 7 * 86_400_000),
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1000),
+        ("ms", 1),
+    ];
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total: u64 = 0;
+    let mut last_unit = 0usize;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        if digits == 0 {
+            return None;
+        }
+        let n: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        let i = UNITS.iter().position(|(u, _)| *u == unit)?;
+        if i < last_unit || (total > 0 && i == last_unit) {
+            return None;
+        }
+        last_unit = i;
+        total = total.checked_add(n.checked_mul(UNITS[i].1)?)?;
+        rest = &rest[unit_len..];
+    }
+    Some(total)
 }
 
 /// What a full alert queue does with a new alert (`outputs_queue.overflow`, lanner's key).
@@ -354,6 +448,53 @@ impl Settings {
             },
             program_output: r.program_output()?,
             http_output: r.http_output()?,
+            watch_config_files: r.bool("watch_config_files", true)?,
+            webserver: Webserver {
+                enabled: r.bool("webserver.enabled", true)?,
+                listen_port: u16::try_from(r.uint("webserver.listen_port", 8765)?).map_err(
+                    |_| r.bad("webserver.listen_port", "expected a port number".to_owned()),
+                )?,
+                listen_address: r.string("webserver.listen_address", "127.0.0.1")?,
+                k8s_healthz_endpoint: r.string("webserver.k8s_healthz_endpoint", "/healthz")?,
+                readiness_endpoint: r.string("webserver.readiness_endpoint", "/readyz")?,
+                prometheus_metrics_enabled: r
+                    .bool("webserver.prometheus_metrics_enabled", false)?,
+                ssl_enabled: r.bool("webserver.ssl_enabled", false)?,
+                ssl_certificate: r.string("webserver.ssl_certificate", "/etc/falco/falco.pem")?,
+            },
+            metrics: Metrics {
+                enabled: r.bool("metrics.enabled", false)?,
+                interval_ms: {
+                    let text = r.string("metrics.interval", "1h")?;
+                    match parse_duration(&text) {
+                        Some(ms) if ms >= 100 => ms,
+                        Some(_) => {
+                            return Err(r.bad(
+                                "metrics.interval",
+                                format!("`{text}` is shorter than the minimum, 100ms"),
+                            ));
+                        }
+                        None => {
+                            return Err(r.bad(
+                                "metrics.interval",
+                                format!("`{text}` is not a duration such as 15s, 30m, 1h"),
+                            ));
+                        }
+                    }
+                },
+                output_rule: r.bool("metrics.output_rule", true)?,
+                output_file: r.string("metrics.output_file", "")?,
+                rules_counters_enabled: r.bool("metrics.rules_counters_enabled", true)?,
+                resource_utilization_enabled: r
+                    .bool("metrics.resource_utilization_enabled", true)?,
+                state_counters_enabled: r.bool("metrics.state_counters_enabled", true)?,
+                kernel_event_counters_enabled: r
+                    .bool("metrics.kernel_event_counters_enabled", true)?,
+                kernel_event_counters_per_cpu_enabled: r
+                    .bool("metrics.kernel_event_counters_per_cpu_enabled", false)?,
+                convert_memory_to_mb: r.bool("metrics.convert_memory_to_mb", true)?,
+                include_empty_values: r.bool("metrics.include_empty_values", false)?,
+            },
         })
     }
 }
@@ -551,5 +692,23 @@ impl Reader<'_> {
             out.push(RuleSelection { enable, rule, tag });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn falcos_durations() {
+        assert_eq!(parse_duration("1h"), Some(3_600_000));
+        assert_eq!(parse_duration("15m"), Some(900_000));
+        assert_eq!(parse_duration("1h30m"), Some(5_400_000));
+        assert_eq!(parse_duration("500ms"), Some(500));
+        assert_eq!(parse_duration("2s"), Some(2000));
+        assert_eq!(parse_duration("1d"), Some(86_400_000));
+        for bad in ["", "h", "10", "1x", "30m1h", "1h1h", "-1s"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::ConfigError;
+use crate::positions::{Positions, child_index, child_key};
 
 /// One step of a key path: a map key, a sequence index, or `[]` (append).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,9 +105,10 @@ pub(crate) fn set(
     path: &[Step],
     value: Value,
     key: &str,
-) -> Result<(), ConfigError> {
+) -> Result<String, ConfigError> {
     let bad = |why: String| ConfigError::BadKey { key: key.to_owned(), why };
     let mut node = root;
+    let mut resolved = String::new();
     for (i, step) in path.iter().enumerate() {
         let last = i + 1 == path.len();
         node = match step {
@@ -115,6 +117,7 @@ pub(crate) fn set(
                     *node = Value::Mapping(Mapping::new());
                 }
                 let Value::Mapping(map) = node else { unreachable!("made a mapping above") };
+                resolved = child_key(&resolved, k);
                 map.entry(Value::String(k.clone())).or_insert(Value::Null)
             }
             Step::Index(_) | Step::Append => {
@@ -138,12 +141,13 @@ pub(crate) fn set(
                 if n == seq.len() {
                     seq.push(Value::Null);
                 }
+                resolved = child_index(&resolved, n);
                 &mut seq[n]
             }
         };
         if last {
             *node = value;
-            return Ok(());
+            return Ok(resolved);
         }
     }
     Err(bad("an empty key".to_owned()))
@@ -203,25 +207,58 @@ impl MergeStrategy {
     }
 }
 
-/// Merges a drop-in's top-level keys into the root.
-pub(crate) fn merge(root: &mut Value, add: Value, strategy: MergeStrategy) {
+/// Merges a drop-in's top-level keys into the root, moving the drop-in's positions (`src`)
+/// to where its values land in `dst`.
+pub(crate) fn merge(
+    root: &mut Value,
+    add: Value,
+    strategy: MergeStrategy,
+    dst: &mut Positions,
+    src: &Positions,
+) {
+    merge_at(root, add, strategy, dst, src, "");
+}
+
+fn merge_at(
+    root: &mut Value,
+    add: Value,
+    strategy: MergeStrategy,
+    dst: &mut Positions,
+    src: &Positions,
+    prefix: &str,
+) {
     let Value::Mapping(add) = add else { return };
     if !matches!(root, Value::Mapping(_)) {
         *root = Value::Mapping(Mapping::new());
     }
     let Value::Mapping(map) = root else { return };
     for (k, v) in add {
+        let path = child_key(prefix, k.as_str().unwrap_or_default());
         match (strategy, map.get_mut(&k)) {
             (MergeStrategy::AddOnly, Some(_)) => {}
             (MergeStrategy::Append, Some(Value::Sequence(seq))) => match v {
-                Value::Sequence(more) => seq.extend(more),
-                other => seq.push(other),
+                Value::Sequence(more) => {
+                    for (i, item) in more.into_iter().enumerate() {
+                        dst.take_under(src, &child_index(&path, i), &child_index(&path, seq.len()));
+                        seq.push(item);
+                    }
+                }
+                other => {
+                    dst.take_under(src, &path, &child_index(&path, seq.len()));
+                    seq.push(other);
+                }
             },
             (MergeStrategy::Append, Some(existing @ Value::Mapping(_))) => {
-                merge(existing, v, MergeStrategy::Append);
+                merge_at(existing, v, MergeStrategy::Append, dst, src, &path);
             }
-            (_, Some(existing)) => *existing = v,
+            (_, Some(existing)) => {
+                dst.remove_under(&path);
+                dst.take_under(src, &path, &path);
+                *existing = v;
+            }
             (_, None) => {
+                dst.remove_under(&path);
+                dst.take_under(src, &path, &path);
                 map.insert(k, v);
             }
         }
@@ -316,20 +353,21 @@ mod tests {
             serde_yaml_ng::from_str("load_plugins: [container]\njson_output: true\nweb: {port: 2}")
                 .unwrap();
         let mut root = base();
-        merge(&mut root, add.clone(), MergeStrategy::Append);
+        let none = Positions::default();
+        merge(&mut root, add.clone(), MergeStrategy::Append, &mut Positions::default(), &none);
         let want: Value = serde_yaml_ng::from_str(
             "load_plugins: [a, container]\njson_output: true\nweb: {port: 2, tls: false}",
         )
         .unwrap();
         assert_eq!(root, want);
         let mut root = base();
-        merge(&mut root, add.clone(), MergeStrategy::Override);
+        merge(&mut root, add.clone(), MergeStrategy::Override, &mut Positions::default(), &none);
         let want: Value =
             serde_yaml_ng::from_str("load_plugins: [container]\njson_output: true\nweb: {port: 2}")
                 .unwrap();
         assert_eq!(root, want);
         let mut root = base();
-        merge(&mut root, add, MergeStrategy::AddOnly);
+        merge(&mut root, add, MergeStrategy::AddOnly, &mut Positions::default(), &none);
         assert_eq!(root, base());
     }
 

@@ -1,7 +1,8 @@
 //! Falco's main job, with Falco's flags: load rules files, then run them on events and print
-//! alerts. Today the events come from a capture file (`-e FILE`, or `-o engine.kind=replay
-//! -o engine.replay.capture_file=FILE` as Falco 0.44 spells it); live capture arrives with the
-//! kernel probe.
+//! alerts. The events come from a capture file (`-e FILE`, or `-o engine.kind=replay -o
+//! engine.replay.capture_file=FILE` as Falco 0.44 spells it) or live from the kernel probe
+//! ([`crate::live`]). What a configuration and its rules make is a [`Detection`], which a
+//! reload replaces whole ([`crate::daemon`]).
 //!
 //! The flow, one stage per crate: `lanner-config` (falco.yaml and `-o`) → `lanner-rules` (the
 //! rules files, compiled; `-V`, `-L`, `-l` stop here) → `lanner-engine` (selection by
@@ -35,11 +36,12 @@ use lanner_rules::{LoadOptions, Loaded, Priority};
 use lanner_scap::ThreadedReader;
 use lanner_state::State;
 
+use crate::daemon::Daemon;
 use crate::localtime;
 use crate::log::Logger;
 
 /// Falco's flags for loading rules and running them.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub(crate) struct DetectArgs {
     /// Rules file or directory (its `.yaml`/`.yml` files, in name order). Repeatable; replaces
     /// `rules_files` of the configuration.
@@ -133,16 +135,14 @@ impl DetectArgs {
 /// Runs Falco's job as the flags say.
 pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(args.config.as_deref(), &args.all_options())?;
-    let settings = config.settings()?;
+    let settings = settings_of(&config)?;
     let log = Logger { enabled: settings.log_stderr, iso8601: settings.time_format_iso_8601 };
     log.log(&format!(
         "lanner version: {} (rules engine version {})",
         env!("CARGO_PKG_VERSION"),
         lanner_rules::ENGINE_VERSION
     ));
-    for file in config.files() {
-        log.log(&format!("lanner initialized with configuration file: {}", file.display()));
-    }
+    log_config(&config, log);
     // `static_fields` exist as `static.NAME` for the conditions and outputs about to load.
     let statics = &settings.static_fields;
     lanner_fields::set_static_fields(statics.iter().map(|(k, v)| (k.as_str(), v.as_str())));
@@ -154,33 +154,7 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
     {
         anyhow::bail!("You can not specify both disabled (-D/-T) and enabled (-t) rules");
     }
-    // Without -r and without a configuration file, lanner runs its own default rules.
-    let builtin = args.rules.is_empty() && args.config.is_none() && args.validate.is_empty();
-    let paths = if builtin {
-        Vec::new()
-    } else {
-        rules_paths(if args.rules.is_empty() {
-            settings.rules_files.iter().map(PathBuf::from).collect()
-        } else {
-            args.rules.clone()
-        })?
-    };
-    if paths.is_empty() && !builtin {
-        anyhow::bail!(
-            "You must specify at least one rules file/directory via -r or a rules_file entry \
-             in falco.yaml"
-        );
-    }
-    log.log("Loading rules from:");
-    for path in &paths {
-        log.log(&format!("   {}", path.display()));
-    }
-    let loaded = if builtin {
-        log.log(&format!("   {DEFAULT_RULES_NAME}"));
-        lanner_rules::load(&[(DEFAULT_RULES_NAME, DEFAULT_RULES)], &LoadOptions::default())
-    } else {
-        lanner_rules::load_files(&paths, &LoadOptions::default())
-    };
+    let (loaded, rules_paths) = load_rules(args, &settings, log)?;
     report_load(&loaded);
     if !loaded.successful() {
         return Ok(ExitCode::FAILURE);
@@ -188,13 +162,172 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
     if args.describe_all || args.describe.is_some() {
         return describe(&loaded, args.describe.as_deref());
     }
+    let mut watched: Vec<PathBuf> = config.files().to_vec();
+    watched.extend(rules_paths);
+    let detection = Arc::new(compile(&loaded, args, settings, watched)?);
+    if args.dry_run {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let settings = &detection.settings;
+    let live = matches!(settings.engine_kind, EngineKind::Kmod | EngineKind::ModernEbpf);
+    match settings.engine_kind {
+        EngineKind::Replay => {
+            if args.write.is_some() {
+                anyhow::bail!("-w records live captures; a replay (-e) reads one already");
+            }
+            if settings.replay_capture_file.is_empty() {
+                anyhow::bail!("engine.kind is replay but engine.replay.capture_file is empty");
+            }
+        }
+        EngineKind::Nodriver => anyhow::bail!("engine.kind nodriver needs a plugin source"),
+        EngineKind::Kmod | EngineKind::ModernEbpf => {}
+    }
+    let pipeline = start_pipeline(settings, args, log)?;
+    let daemon = Daemon::start(args, &detection, log, live);
+    let replay = Replay {
+        detector: Detector::new(detection.clone(), pipeline),
+        daemon,
+        log,
+        deadline: args
+            .duration
+            .map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s)),
+    };
+    if live {
+        let base = crate::live::BaseSyscalls {
+            all: settings.base_syscalls_all || args.all_events,
+            custom_set: settings.base_syscalls_custom_set.clone(),
+            repair: settings.base_syscalls_repair,
+        };
+        return crate::live::run(
+            replay,
+            &base,
+            settings.ring_buffer_bytes,
+            args.attach.0,
+            args.write.as_ref(),
+        );
+    }
+    log.log(&format!("Opening 'syscall' source with savefile {}", settings.replay_capture_file));
+    let capture = PathBuf::from(&settings.replay_capture_file);
+    replay.run(&capture)
+}
+
+/// Where rules come from: files, and lanner's built-in rules.
+const BUILTIN_RULES_ENTRY: &str = "builtin:lanner_rules.yaml";
+
+/// Loads the rules files: `-r`, else the configuration's `rules_files` (an entry
+/// `builtin:lanner_rules.yaml` is lanner's built-in rules); without either and without a
+/// configuration file, the built-in rules. Also returns the files and directories read, to
+/// watch.
+pub(crate) fn load_rules(
+    args: &DetectArgs,
+    settings: &Settings,
+    log: Logger,
+) -> anyhow::Result<(Loaded, Vec<PathBuf>)> {
+    let given: Vec<PathBuf> = if !args.rules.is_empty() {
+        args.rules.clone()
+    } else if args.config.is_none() {
+        vec![PathBuf::from(BUILTIN_RULES_ENTRY)]
+    } else {
+        settings.rules_files.iter().map(PathBuf::from).collect()
+    };
+    let watched: Vec<PathBuf> =
+        given.iter().filter(|p| p.as_os_str() != BUILTIN_RULES_ENTRY).cloned().collect();
+    let paths = rules_paths(given)?;
+    if paths.is_empty() {
+        anyhow::bail!(
+            "You must specify at least one rules file/directory via -r or a rules_file entry \
+             in falco.yaml"
+        );
+    }
+    log.log("Loading rules from:");
+    let builtin = paths.iter().any(|p| p.as_os_str() == BUILTIN_RULES_ENTRY);
+    for path in &paths {
+        if path.as_os_str() == BUILTIN_RULES_ENTRY {
+            log.log(&format!("   {DEFAULT_RULES_NAME}"));
+        } else {
+            log.log(&format!("   {}", path.display()));
+        }
+    }
+    if !builtin {
+        return Ok((lanner_rules::load_files(&paths, &LoadOptions::default()), watched));
+    }
+    let mut files: Vec<(String, Vec<u8>)> = Vec::with_capacity(paths.len());
+    for path in &paths {
+        if path.as_os_str() == BUILTIN_RULES_ENTRY {
+            files.push((DEFAULT_RULES_NAME.to_owned(), DEFAULT_RULES.as_bytes().to_vec()));
+        } else {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("Could not read file {}", path.display()))?;
+            files.push((path.display().to_string(), bytes));
+        }
+    }
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    Ok((lanner_rules::load_bytes(&refs, &LoadOptions::default()), watched))
+}
+
+/// What a configuration and its rules make, checked completely before it runs: the unit a
+/// reload replaces.
+pub(crate) struct Detection {
+    pub(crate) settings: Settings,
+    pub(crate) engine: Engine,
+    pub(crate) outputs: Vec<RuleOutput>,
+    /// The configuration files, and the rules files and directories, read.
+    pub(crate) watched: Vec<PathBuf>,
+}
+
+impl Detection {
+    /// The event types the reader must hand over: those the enabled rules can match and those
+    /// their conditions' state needs, and every type when an output reads event history
+    /// (memory counters: the types that change them).
+    pub(crate) fn relevant_types(&self) -> TypeSet {
+        let engine = &self.engine;
+        let mut types = engine.state_types();
+        let source = engine.source(lanner_engine::SYSCALL_SOURCE);
+        if let Some(source) = source {
+            for ty in engine.event_types(source).iter() {
+                types.insert(ty);
+            }
+        }
+        let enabled_outputs = self
+            .outputs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| engine.is_enabled(lanner_engine::RuleId(*i as u32)));
+        let mut counters = false;
+        for (_, output) in enabled_outputs {
+            for field in output.message_format().fields() {
+                if field.id().reads_event_history() {
+                    return TypeSet::all();
+                }
+                counters |= field.id().reads_memory_counters();
+            }
+        }
+        if counters {
+            for code in 0..lanner_event::table::EVENT_MAX as u16 {
+                if State::changes_counters(code) {
+                    types.insert(code);
+                }
+            }
+        }
+        types
+    }
+}
+
+/// Compiles the loaded rules' outputs and builds the engine with the selections.
+pub(crate) fn compile(
+    loaded: &Loaded,
+    args: &DetectArgs,
+    settings: Settings,
+    watched: Vec<PathBuf>,
+) -> anyhow::Result<Detection> {
     let min_priority = Priority::parse(&settings.priority).map_err(|_| {
         anyhow::anyhow!("config key `priority`: unknown priority `{}`", settings.priority)
     })?;
     let append = append_outputs(&settings)?;
     // What `suggested_output` appends: the container fields Falco's container plugin suggests
     // (built into lanner), then the static fields.
-    let static_names: Vec<String> = statics.iter().map(|(k, _)| format!("static.{k}")).collect();
+    let static_names: Vec<String> =
+        settings.static_fields.iter().map(|(k, _)| format!("static.{k}")).collect();
     let mut suggested: Vec<&str> = lanner_outputs::suggested_fields().collect();
     suggested.extend(static_names.iter().map(String::as_str));
     let mut outputs = Vec::with_capacity(loaded.ruleset.rules.len());
@@ -220,9 +353,33 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
         engine.set_enter_events(EnterEvents::Visible);
     }
     select(&mut engine, args, &settings);
-    if args.dry_run {
-        return Ok(ExitCode::SUCCESS);
+    Ok(Detection { settings, engine, outputs, watched })
+}
+
+/// Loads the configuration and the rules again, for a reload: every problem is an error,
+/// and the caller keeps what runs. The configuration's problems are logged as at start.
+pub(crate) fn reload(args: &DetectArgs, log: Logger) -> anyhow::Result<Detection> {
+    let config = Config::load(args.config.as_deref(), &args.all_options())?;
+    let settings = settings_of(&config)?;
+    log_config(&config, log);
+    let (loaded, rules_paths) = load_rules(args, &settings, log)?;
+    if !loaded.successful() {
+        anyhow::bail!("the rules do not load:\n{}", loaded.render().trim_end());
     }
+    if loaded.warnings().next().is_some() {
+        eprint!("{}", loaded.render());
+    }
+    let mut watched: Vec<PathBuf> = config.files().to_vec();
+    watched.extend(rules_paths);
+    compile(&loaded, args, settings, watched)
+}
+
+/// The output pipeline the settings describe.
+pub(crate) fn start_pipeline(
+    settings: &Settings,
+    args: &DetectArgs,
+    log: Logger,
+) -> anyhow::Result<Pipeline> {
     let options = OutputOptions {
         json_output: settings.json_output,
         json_include_output_property: settings.json_include_output_property,
@@ -232,47 +389,44 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
         time_format_iso_8601: settings.time_format_iso_8601,
         utc_offset: localtime::utc_offset_now(),
     };
-    let mut channels = PipelineConfig::from_settings(
-        &settings,
-        options,
-        Arc::new(move |line: &str| log.log(line)),
-    );
+    let mut channels =
+        PipelineConfig::from_settings(settings, options, Arc::new(move |line: &str| log.log(line)));
     channels.buffered = settings.buffered_outputs && !args.unbuffered;
-    let replay = Replay {
-        engine: &engine,
-        outputs: &outputs,
-        pipeline: Pipeline::start(channels)?,
-        log,
-        deadline: args
-            .duration
-            .map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s)),
-    };
-    match settings.engine_kind {
-        EngineKind::Replay => {}
-        EngineKind::Nodriver => anyhow::bail!("engine.kind nodriver needs a plugin source"),
-        EngineKind::Kmod | EngineKind::ModernEbpf => {
-            let base = crate::live::BaseSyscalls {
-                all: settings.base_syscalls_all || args.all_events,
-                custom_set: settings.base_syscalls_custom_set.clone(),
-                repair: settings.base_syscalls_repair,
-            };
-            return crate::live::run(
-                replay,
-                &base,
-                settings.ring_buffer_bytes,
-                args.attach.0,
-                args.write.as_ref(),
-            );
-        }
+    Ok(Pipeline::start(channels)?)
+}
+
+/// The typed settings; a value that does not fit names its key and where it was written.
+pub(crate) fn settings_of(config: &Config) -> anyhow::Result<Settings> {
+    config.settings().map_err(|err| match &err {
+        lanner_config::ConfigError::BadValue { key, .. } => match config.origin(key) {
+            Some(origin) => anyhow::anyhow!("{origin}: {err}"),
+            None => err.into(),
+        },
+        _ => err.into(),
+    })
+}
+
+/// The files read, each with its schema check (as Falco logs them), then every key that does
+/// not fit the schema: a warning naming the key and where it was written.
+pub(crate) fn log_config(config: &Config, log: Logger) {
+    let warnings = config.check();
+    if !config.files().is_empty() {
+        log.log("lanner initialized with configuration files:");
     }
-    if args.write.is_some() {
-        anyhow::bail!("-w records live captures; a replay (-e) reads one already");
+    for file in config.files() {
+        let name = file.display().to_string();
+        let n = warnings
+            .iter()
+            .filter(|w| {
+                matches!(&w.origin, Some(lanner_config::Origin::File { file, .. }) if **file == *name)
+            })
+            .count();
+        let status = if n == 0 { "ok".to_owned() } else { format!("{n} warnings") };
+        log.log(&format!("   {name} | schema validation: {status}"));
     }
-    if settings.replay_capture_file.is_empty() {
-        anyhow::bail!("engine.kind is replay but engine.replay.capture_file is empty");
+    for warning in &warnings {
+        log.log(&format!("Warning: config: {warning}"));
     }
-    log.log(&format!("Opening 'syscall' source with savefile {}", settings.replay_capture_file));
-    replay.run(Path::new(&settings.replay_capture_file))
 }
 
 /// `-V`: loads the files in order and reports each, as Falco does.
@@ -404,28 +558,26 @@ fn append_outputs(settings: &Settings) -> anyhow::Result<Vec<AppendOutput>> {
 }
 
 /// A run of the rules over events: of a capture ([`Replay::run`]), or live
-/// ([`crate::live::run`]). Alerts leave through the output channels' pipeline.
-pub(crate) struct Replay<'a> {
-    pub(crate) engine: &'a Engine,
-    pub(crate) outputs: &'a [RuleOutput],
-    pub(crate) pipeline: Pipeline,
+/// ([`crate::live::run`]). Alerts leave through the detector's output pipeline; the daemon
+/// part publishes stats, serves the web server, and swaps in reloaded rules.
+pub(crate) struct Replay {
+    pub(crate) detector: Detector,
+    pub(crate) daemon: Daemon,
     pub(crate) log: Logger,
     pub(crate) deadline: Option<std::time::Instant>,
 }
 
-impl Replay<'_> {
-    fn run(self, capture: &Path) -> anyhow::Result<ExitCode> {
-        let Some(mut detector) = Detector::new(&self) else {
-            // No syscall rule: nothing in a capture can match.
-            return self.end(&BTreeMap::new());
-        };
-        let keep = self.relevant_types();
-        let keep = (0..lanner_event::table::EVENT_MAX as u16).map(|c| keep.contains(c)).collect();
-        let mut reader = ThreadedReader::open(capture, Some(keep))
+impl Replay {
+    fn run(mut self, capture: &Path) -> anyhow::Result<ExitCode> {
+        let keep = self.detector.detection().relevant_types();
+        let keep_list =
+            (0..lanner_event::table::EVENT_MAX as u16).map(|c| keep.contains(c)).collect();
+        let mut reader = ThreadedReader::open(capture, Some(keep_list))
             .with_context(|| format!("cannot read capture `{}`", capture.display()))?;
         let mut state = State::from_tables(reader.tables());
         let mut first_ts = None;
         let mut checked = 0u32;
+        let mut source = SourceCounters { running: true, ..SourceCounters::default() };
         while reader.advance()? {
             let num = reader.number();
             let Some(record) = reader.record() else { break };
@@ -434,94 +586,109 @@ impl Replay<'_> {
             }
             let ev = record.event;
             state.process(&ev);
+            source.events += 1;
             let first = *first_ts.get_or_insert(reader.first_ts().unwrap_or(ev.ts()));
-            detector.on_event(num, record.cpu, &ev, &state, first);
+            self.detector.on_event(num, record.cpu, &ev, &state, first);
             checked = checked.wrapping_add(1);
-            if checked.is_multiple_of(4096)
-                && self.deadline.is_some_and(|d| std::time::Instant::now() >= d)
-            {
-                break;
+            if checked.is_multiple_of(4096) {
+                if self.daemon.tick(&mut self.detector, &state, &source) {
+                    let now = self.detector.detection().relevant_types();
+                    if (0..lanner_event::table::EVENT_MAX as u16)
+                        .any(|c| now.contains(c) && !keep.contains(c))
+                    {
+                        self.log.log(
+                            "Reload: the new rules need event types this replay does not read \
+                             (it reads those the rules at start needed); they see the others.",
+                        );
+                    }
+                }
+                if self.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                    break;
+                }
             }
         }
-        let counts = detector.into_counts();
-        self.end(&counts)
+        source.running = false;
+        source.reason = "the capture has been read".to_owned();
+        self.daemon.publish(&self.detector, &state, &source);
+        self.end()
     }
 
-    /// Flushes the outputs, then prints Falco's summary of `counts`.
-    pub(crate) fn end(self, counts: &BTreeMap<usize, u64>) -> anyhow::Result<ExitCode> {
-        finish(self.pipeline, self.log);
-        print_summary(counts, self.outputs)?;
+    /// Flushes the outputs, then prints Falco's summary.
+    pub(crate) fn end(self) -> anyhow::Result<ExitCode> {
+        let rules = self.detector.rule_stats();
+        finish(self.detector.into_pipeline(), self.log);
+        self.daemon.stop();
+        print_summary(&rules)?;
         Ok(ExitCode::SUCCESS)
-    }
-
-    /// The event types the reader must hand over: those the enabled rules can match and those
-    /// their conditions' state needs, and every type when an output reads event history
-    /// (memory counters: the types that change them).
-    pub(crate) fn relevant_types(&self) -> TypeSet {
-        let engine = self.engine;
-        let mut types = engine.state_types();
-        let source = engine.source(lanner_engine::SYSCALL_SOURCE);
-        if let Some(source) = source {
-            for ty in engine.event_types(source).iter() {
-                types.insert(ty);
-            }
-        }
-        let enabled_outputs = self
-            .outputs
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| engine.is_enabled(lanner_engine::RuleId(*i as u32)));
-        let mut counters = false;
-        for (_, output) in enabled_outputs {
-            for field in output.message_format().fields() {
-                if field.id().reads_event_history() {
-                    return TypeSet::all();
-                }
-                counters |= field.id().reads_memory_counters();
-            }
-        }
-        if counters {
-            for code in 0..lanner_event::table::EVENT_MAX as u16 {
-                if State::changes_counters(code) {
-                    types.insert(code);
-                }
-            }
-        }
-        types
     }
 }
 
+/// What the event loop knows of its event source, for the stats.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SourceCounters {
+    /// Events taken.
+    pub(crate) events: u64,
+    /// Events that did not decode.
+    pub(crate) undecodable: u64,
+    /// The probe's per-CPU counters (live).
+    pub(crate) cpus: Vec<lanner_web::CpuStats>,
+    /// The source runs.
+    pub(crate) running: bool,
+    /// Why not.
+    pub(crate) reason: String,
+}
+
 /// The rules applied to one event after the state took it in: evaluation, the counts by
-/// rule, and the alerts handed to the output pipeline. Shared by replays and live runs.
-pub(crate) struct Detector<'r> {
-    engine: &'r Engine,
-    source: lanner_engine::SourceId,
-    outputs: &'r [RuleOutput],
+/// rule, and the alerts handed to the output pipeline. Shared by replays and live runs. A
+/// reload swaps in a new [`Detection`] (and, when the output settings changed, a new
+/// pipeline) between two events.
+pub(crate) struct Detector {
+    detection: Arc<Detection>,
+    /// The syscall source, when an enabled rule has it.
+    source: Option<lanner_engine::SourceId>,
     scratch: EngineScratch,
     alert_scratch: AlertScratch,
     hostname: Arc<str>,
     render: RenderOptions,
+    pipeline: Pipeline,
     /// No channel, no alert to build.
     sender: Option<lanner_channels::AlertSender>,
-    counts: BTreeMap<usize, u64>,
+    /// Matches by rule index: a plain vector, summed on the hot path without allocation.
+    counts: Vec<u64>,
+    /// Matches of rules of earlier detections (before reloads), by name.
+    retired: Vec<lanner_web::RuleStats>,
 }
 
-impl<'r> Detector<'r> {
-    /// `None` when no enabled rule is of the syscall source.
-    pub(crate) fn new(run: &Replay<'r>) -> Option<Detector<'r>> {
-        let engine = run.engine;
-        let source = engine.source(lanner_engine::SYSCALL_SOURCE)?;
-        Some(Detector {
-            engine,
-            source,
-            outputs: run.outputs,
+impl Detector {
+    pub(crate) fn new(detection: Arc<Detection>, pipeline: Pipeline) -> Detector {
+        let engine = &detection.engine;
+        Detector {
+            source: engine.source(lanner_engine::SYSCALL_SOURCE),
             scratch: EngineScratch::for_engine(engine),
             alert_scratch: AlertScratch::default(),
             hostname: Arc::from(hostname()),
             render: RenderOptions { buffer_format: BufferFormat::Dots, max_buffer_len: Some(80) },
-            sender: run.pipeline.has_channels().then(|| run.pipeline.sender()),
-            counts: BTreeMap::new(),
-        })
+            sender: pipeline.has_channels().then(|| pipeline.sender()),
+            pipeline,
+            counts: vec![0; detection.outputs.len()],
+            retired: Vec::new(),
+            detection,
+        }
+    }
+
+    /// What runs.
+    pub(crate) fn detection(&self) -> &Arc<Detection> {
+        &self.detection
+    }
+
+    /// The output pipeline.
+    pub(crate) fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    /// The host name alerts carry.
+    pub(crate) fn hostname(&self) -> &Arc<str> {
+        &self.hostname
     }
 
     /// Runs the rules on event `num` (which `state` has just processed).
@@ -533,21 +700,71 @@ impl<'r> Detector<'r> {
         state: &State,
         first_ts: u64,
     ) {
+        let Some(source) = self.source else { return };
+        let detection = &*self.detection;
         let mut ctx = EventContext::new(num, cpu, ev, state, first_ts, 0, self.render);
-        ctx.fold_enter = self.engine.folds_enter();
-        for &id in self.engine.evaluate(self.source, &ctx, &mut self.scratch) {
+        ctx.fold_enter = detection.engine.folds_enter();
+        for &id in detection.engine.evaluate(source, &ctx, &mut self.scratch) {
             let i = id.0 as usize;
-            *self.counts.entry(i).or_default() += 1;
+            self.counts[i] += 1;
             if let Some(sender) = &self.sender {
-                let alert = self.outputs[i].alert(&ctx, &self.hostname, &mut self.alert_scratch);
+                let alert =
+                    detection.outputs[i].alert(&ctx, &self.hostname, &mut self.alert_scratch);
                 sender.send(alert);
             }
         }
     }
 
-    /// The matches by rule; the pipeline's sender is released.
-    pub(crate) fn into_counts(self) -> BTreeMap<usize, u64> {
-        self.counts
+    /// Runs `detection` from the next event on; with a pipeline, alerts go there from now and
+    /// the old pipeline is returned (to be flushed). Counts of the old rules are kept by name.
+    pub(crate) fn replace(
+        &mut self,
+        detection: Arc<Detection>,
+        pipeline: Option<Pipeline>,
+    ) -> Option<Pipeline> {
+        self.retired = self.rule_stats();
+        let engine = &detection.engine;
+        self.source = engine.source(lanner_engine::SYSCALL_SOURCE);
+        self.scratch = EngineScratch::for_engine(engine);
+        self.counts = vec![0; detection.outputs.len()];
+        self.detection = detection;
+        pipeline.map(|new| {
+            self.sender = new.has_channels().then(|| new.sender());
+            std::mem::replace(&mut self.pipeline, new)
+        })
+    }
+
+    /// Matches by rule: the rules that run, in their order, then rules of earlier detections
+    /// that are gone; a rule kept across a reload keeps its count.
+    pub(crate) fn rule_stats(&self) -> Vec<lanner_web::RuleStats> {
+        let mut out: Vec<lanner_web::RuleStats> = self
+            .detection
+            .outputs
+            .iter()
+            .zip(&self.counts)
+            .map(|(o, &n)| {
+                let rule = o.rule();
+                lanner_web::RuleStats {
+                    name: rule.name.clone(),
+                    priority: rule.priority as u8,
+                    source: rule.source.clone(),
+                    tags: rule.tags.clone(),
+                    matches: n,
+                }
+            })
+            .collect();
+        for old in &self.retired {
+            match out.iter_mut().find(|r| r.name == old.name) {
+                Some(r) => r.matches += old.matches,
+                None => out.push(old.clone()),
+            }
+        }
+        out
+    }
+
+    /// The pipeline, for the final flush (the sender is released).
+    pub(crate) fn into_pipeline(self) -> Pipeline {
+        self.pipeline
     }
 }
 
@@ -573,25 +790,23 @@ pub(crate) fn finish(pipeline: Pipeline, log: Logger) {
 }
 
 /// Falco's end-of-run summary.
-pub(crate) fn print_summary(
-    counts: &BTreeMap<usize, u64>,
-    outputs: &[RuleOutput],
-) -> std::io::Result<()> {
+pub(crate) fn print_summary(rules: &[lanner_web::RuleStats]) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    let total: u64 = counts.values().sum();
+    let matched: Vec<&lanner_web::RuleStats> = rules.iter().filter(|r| r.matches > 0).collect();
+    let total: u64 = matched.iter().map(|r| r.matches).sum();
     writeln!(out, "Events detected: {total}")?;
     writeln!(out, "Rule counts by severity:")?;
     let mut by_priority: BTreeMap<u8, u64> = BTreeMap::new();
-    for (&i, &n) in counts {
-        *by_priority.entry(outputs[i].rule().priority as u8).or_default() += n;
+    for r in &matched {
+        *by_priority.entry(r.priority).or_default() += r.matches;
     }
     for (p, n) in by_priority {
         let name = Priority::ALL[usize::from(p)].short().to_ascii_uppercase();
         writeln!(out, "   {name}: {n}")?;
     }
     writeln!(out, "Triggered rules by rule name:")?;
-    for (&i, &n) in counts {
-        writeln!(out, "   {}: {n}", outputs[i].rule().name)?;
+    for r in matched {
+        writeln!(out, "   {}: {}", r.name, r.matches)?;
     }
     Ok(())
 }

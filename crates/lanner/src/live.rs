@@ -20,7 +20,7 @@ use lanner_capture::{AttachMode, CpuCounters, Probe, ProbeOptions, Syscall, proc
 use lanner_scap::{Compression, Writer};
 use lanner_state::State;
 
-use crate::detect::{Detector, Replay};
+use crate::detect::{Detection, Replay, SourceCounters};
 
 /// How long the loop sleeps when every buffer is empty.
 const DRAIN_INTERVAL: Duration = Duration::from_millis(5);
@@ -57,11 +57,11 @@ pub(crate) struct BaseSyscalls {
 /// plus the state's own set, adjusted by `base_syscalls` as Falco adjusts it: a custom set
 /// with names replaces the state set unless `repair` is on; one with only `!name` entries
 /// removes from the usual set.
-pub(crate) fn syscall_set(run: &Replay<'_>, base: &BaseSyscalls) -> Vec<&'static Syscall> {
+pub(crate) fn syscall_set(detection: &Detection, base: &BaseSyscalls) -> Vec<&'static Syscall> {
     if base.all {
         return syscalls::SYSCALLS.iter().collect();
     }
-    with_base(syscalls::for_event_types(run.relevant_types().iter()), base)
+    with_base(syscalls::for_event_types(detection.relevant_types().iter()), base)
 }
 
 /// `base_syscalls` applied to the syscalls the rules need.
@@ -84,7 +84,7 @@ fn with_base(mut set: Vec<&'static Syscall>, base: &BaseSyscalls) -> Vec<&'stati
 
 /// Runs live detection.
 pub(crate) fn run(
-    run: Replay<'_>,
+    mut run: Replay,
     base: &BaseSyscalls,
     buffer_bytes: usize,
     attach: Option<AttachMode>,
@@ -99,7 +99,7 @@ pub(crate) fn run(
         tables.fd_lists.len()
     ));
     let mut state = State::from_tables(&tables);
-    let set = syscall_set(&run, base);
+    let set = syscall_set(run.detector.detection(), base);
     let options =
         ProbeOptions { syscalls: set, buffer_bytes, mode: attach, ..ProbeOptions::default() };
     let mut probe = Probe::open(&options).context(
@@ -132,7 +132,7 @@ pub(crate) fn run(
     };
     drop(tables);
 
-    let mut detector = Detector::new(&run);
+    let mut source = SourceCounters { running: true, ..SourceCounters::default() };
     let mut first_ts = None;
     let mut num = 0u64;
     let mut undecodable = 0u64;
@@ -150,17 +150,35 @@ pub(crate) fn run(
                     continue;
                 }
             };
+            source.events += 1;
             num += 1;
             if let Some(w) = writer.as_mut() {
                 w.write_event(cpu, 0, &ev)?;
             }
             state.process(&ev);
-            if let Some(detector) = detector.as_mut() {
-                let first = *first_ts.get_or_insert(ev.ts());
-                detector.on_event(num, cpu, &ev, &state, first);
-            }
-            if num.is_multiple_of(65536) {
+            let first = *first_ts.get_or_insert(ev.ts());
+            run.detector.on_event(num, cpu, &ev, &state, first);
+            if num.is_multiple_of(4096) {
                 break;
+            }
+        }
+        if run.daemon.due() {
+            source.undecodable = undecodable;
+            source.cpus = probe.counters()?.iter().map(cpu_stats).collect();
+        }
+        if run.daemon.tick(&mut run.detector, &state, &source) {
+            let attached = probe.syscalls();
+            let missing: Vec<&str> = syscall_set(run.detector.detection(), base)
+                .into_iter()
+                .filter(|s| !attached.contains(s))
+                .map(|s| s.name)
+                .collect();
+            if !missing.is_empty() {
+                log.log(&format!(
+                    "Reload: the new rules need syscalls the probe does not capture ({}); \
+                     their rules see no such events until lanner restarts.",
+                    missing.join(", ")
+                ));
             }
         }
         if last_check.elapsed() >= Duration::from_secs(1) {
@@ -186,8 +204,10 @@ pub(crate) fn run(
     if let Some(w) = writer {
         w.finish().context("cannot finish the capture")?;
     }
-    let counts = detector.map(Detector::into_counts).unwrap_or_default();
-    run.end(&counts)?;
+    source.running = false;
+    source.reason = "stopping".to_owned();
+    run.daemon.publish(&run.detector, &state, &source);
+    run.end()?;
     let counters = probe.counters()?;
     let written: u64 = counters.iter().map(|c| c.events).sum();
     let drops: u64 = counters.iter().map(CpuCounters::drops).sum();
@@ -208,6 +228,15 @@ pub(crate) fn run(
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn cpu_stats(c: &CpuCounters) -> lanner_web::CpuStats {
+    lanner_web::CpuStats {
+        events: c.events,
+        drops_buffer_full: c.drops_buffer_full,
+        drops_too_large: c.drops_too_large,
+        drops_no_buffer: c.drops_no_buffer,
+    }
 }
 
 #[cfg(test)]

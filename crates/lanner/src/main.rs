@@ -5,6 +5,7 @@
 //! `lanner inspect` reads `.scap` captures the way `sysdig -r` does. Live capture and plugins
 //! arrive as their crates land.
 
+mod daemon;
 mod detect;
 mod generate;
 mod inspect;
@@ -93,6 +94,10 @@ enum Command {
 const LIBS_VERSION: &str = "0.25.4";
 /// The plugin API version lanner's plugin host implements.
 const PLUGIN_API_VERSION: &str = "3.12.0";
+/// The libs driver API version whose events lanner's probe writes.
+const DRIVER_API_VERSION: &str = "10.1.0";
+/// The libs driver event schema version lanner's probe and reader follow.
+const DRIVER_SCHEMA_VERSION: &str = "4.5.1";
 
 /// `--version`: lanner's version, the libs event table it follows, the plugin API and the
 /// rules engine version it implements, in Falco's layout (JSON with `-o json_output=true`).

@@ -138,3 +138,74 @@ fn static_fields_in_conditions_and_outputs() {
     assert!(stdout(&out).contains("static.nope"), "{}", stdout(&out));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `config/lanner.yaml`, the shipped default configuration, runs as it is: no schema
+/// warning, the built-in rules through `builtin:lanner_rules.yaml`.
+#[test]
+fn the_default_configuration_runs_the_built_in_rules() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let config = root.join("config/lanner.yaml");
+    let capture = root.join("testdata/scap-synthetic/a01_attacks.scap");
+    let out = lanner(&[
+        "-c",
+        config.to_str().unwrap(),
+        "-e",
+        capture.to_str().unwrap(),
+        "-o",
+        "append_output[0].suggested_output=false",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("lanner.yaml | schema validation: ok"), "{stderr}");
+    assert!(!stderr.contains("Warning"), "{stderr}");
+    assert!(stderr.contains("lanner_rules.yaml (built in)"), "{stderr}");
+    assert!(stdout(&out).contains("Events detected: "), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("Read of sensitive file by untrusted program: 1"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// A mistyped key is a warning naming it and where it was written; the run goes on.
+#[test]
+fn unknown_config_keys_are_warnings_with_their_place() {
+    let dir = std::env::temp_dir().join(format!("lanner-cli-schema-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("falco.yaml");
+    std::fs::write(
+        &config,
+        "json_output: false
+webserver:
+  listen_prot: 9000
+",
+    )
+    .unwrap();
+    let rules = testing("rules/single_rule.yaml");
+    let out = lanner(&[
+        "-c",
+        config.to_str().unwrap(),
+        "-r",
+        rules.to_str().unwrap(),
+        "--dry-run",
+        "-o",
+        "json_ouput=true",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("falco.yaml | schema validation: 1 warnings"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "Warning: config: {}:3:3: unknown key `webserver.listen_prot` (did you mean `listen_port`?)",
+            config.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "Warning: config: -o json_ouput=true: unknown key `json_ouput` (did you mean `json_output`?)"
+        ),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
