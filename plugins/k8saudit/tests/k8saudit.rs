@@ -440,7 +440,8 @@ fn webhook_over_https() {
 #[test]
 fn every_case_of_the_detection_table_has_a_readable_input() {
     let table: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string("testdata/k8s_audit_cases.json").unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string("testdata/k8s_audit_cases.json").unwrap())
+            .unwrap();
     let cases = table["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 132);
     let mut h = host("{}");
