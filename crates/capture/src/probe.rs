@@ -429,20 +429,24 @@ fn choose_mode_quietly(needed: &[&'static Syscall]) -> ModeChoice {
     }
 }
 
-/// Whether the probe object's program `name` loads and attaches on this kernel (alone; it is
-/// detached and unloaded again at once).
-fn load_alone(name: &str) -> Result<(), libbpf_rs::Error> {
-    let mut storage = Box::new(MaybeUninit::<OpenObject>::uninit());
-    // SAFETY: as in `Probe::open`: the storage is boxed and declared first, so the skeleton
-    // that borrows it is dropped before it, at the end of this function.
-    let storage_ref: &'static mut MaybeUninit<OpenObject> =
-        unsafe { &mut *std::ptr::from_mut(storage.as_mut()) };
-    let mut open = ProbeSkelBuilder::default().open(storage_ref)?;
+/// The probe object opened with its program `name` alone set to load, and loaded.
+fn load_only<'obj>(
+    storage: &'obj mut MaybeUninit<OpenObject>,
+    name: &str,
+) -> Result<ProbeSkel<'obj>, libbpf_rs::Error> {
+    let mut open = ProbeSkelBuilder::default().open(storage)?;
     for mut prog in open.open_object_mut().progs_mut() {
         let this = prog.name().to_str() == Some(name);
         prog.set_autoload(this);
     }
-    let skel = open.load()?;
+    open.load()
+}
+
+/// Whether the probe object's program `name` loads and attaches on this kernel (alone; it is
+/// detached and unloaded again at once).
+fn load_alone(name: &str) -> Result<(), libbpf_rs::Error> {
+    let mut storage = MaybeUninit::<OpenObject>::uninit();
+    let skel = load_only(&mut storage, name)?;
     for prog in skel.object().progs_mut() {
         if prog.autoload() {
             drop(prog.attach()?);
@@ -454,17 +458,8 @@ fn load_alone(name: &str) -> Result<(), libbpf_rs::Error> {
 /// Counts every syscall of the machine for [`MIX_SAMPLE`]: the total, and the share of those
 /// in `needed`.
 fn sample_mix(needed: &[&'static Syscall]) -> Result<(u64, f64), libbpf_rs::Error> {
-    let mut storage = Box::new(MaybeUninit::<OpenObject>::uninit());
-    // SAFETY: as in `Probe::open`; the skeleton is dropped before the storage, at the end of
-    // this function.
-    let storage_ref: &'static mut MaybeUninit<OpenObject> =
-        unsafe { &mut *std::ptr::from_mut(storage.as_mut()) };
-    let mut open = ProbeSkelBuilder::default().open(storage_ref)?;
-    for mut prog in open.open_object_mut().progs_mut() {
-        let this = prog.name().to_str() == Some("count_mix");
-        prog.set_autoload(this);
-    }
-    let skel = open.load()?;
+    let mut storage = MaybeUninit::<OpenObject>::uninit();
+    let skel = load_only(&mut storage, "count_mix")?;
     let link = skel.progs.count_mix.attach()?;
     std::thread::sleep(MIX_SAMPLE);
     drop(link);
@@ -481,7 +476,5 @@ fn sample_mix(needed: &[&'static Syscall]) -> Result<(u64, f64), libbpf_rs::Erro
             wanted += n;
         }
     }
-    drop(skel);
-    drop(storage);
     Ok((total, if total == 0 { 0.0 } else { wanted as f64 / total as f64 }))
 }

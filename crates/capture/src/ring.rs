@@ -136,17 +136,22 @@ impl Ring {
     /// The next event of a complete record, without consuming it; `None` when the buffer is
     /// empty or the next record is still being written. Discarded records are skipped.
     pub(crate) fn peek(&mut self) -> Option<&[u8]> {
+        let (record, event) = self.current()?;
+        record.get(event)
+    }
+
+    /// The current record, and where its current event lies in it. An event says how long it
+    /// is; a length that does not fit covers the rest of the record, which the decoder then
+    /// rejects (counted as undecodable, never skipped silently).
+    fn current(&mut self) -> Option<(&[u8], std::ops::Range<usize>)> {
         let sub = self.sub;
         let record = self.peek_record()?;
-        let rest = record.get(sub..).unwrap_or_default();
-        // An event says how long it is; a length that does not fit hands out the rest of the
-        // record, which the decoder then rejects (counted as undecodable, never skipped
-        // silently).
-        let len = rest
-            .get(EVENT_LEN_AT..EVENT_LEN_AT + 4)
+        let rest = record.len().saturating_sub(sub);
+        let len = record
+            .get(sub + EVENT_LEN_AT..sub + EVENT_LEN_AT + 4)
             .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
-        let len = if len == 0 || len > rest.len() { rest.len() } else { len };
-        rest.get(..len)
+        let len = if len == 0 || len > rest { rest } else { len };
+        Some((record, sub..sub + len))
     }
 
     /// The current record, whole.
@@ -190,11 +195,11 @@ impl Ring {
     /// Consumes the event `peek` returned; the record's room goes back to the kernel once all
     /// its events are consumed (and the batch is full, or the buffer is found empty).
     pub(crate) fn consume(&mut self) {
-        let Some(record_len) = self.peek_record().map(<[u8]>::len) else {
+        let Some((record, event)) = self.current() else {
             return;
         };
-        let event_len = self.peek().map_or(0, <[u8]>::len);
-        self.sub += event_len.max(1);
+        let record_len = record.len();
+        self.sub = event.end.max(self.sub + 1);
         if self.sub >= record_len {
             self.pos += (record_len as u64 + HEADER + 7) & !7;
             self.sub = 0;
