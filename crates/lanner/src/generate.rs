@@ -572,9 +572,9 @@ impl Container {
         if rc != 0 {
             bail!("openpty: {}", errno());
         }
-        self.enter_on_start(cmd);
         // SAFETY: between fork and exec the child only makes async-signal-safe calls: a new
-        // session, the pty as its controlling terminal and stdio.
+        // session, the pty as its controlling terminal and stdio (this runs after the
+        // standard streams are set up, so it replaces them).
         unsafe {
             std::os::unix::process::CommandExt::pre_exec(cmd, move || {
                 if libc::setsid() < 0 || libc::ioctl(slave, libc::TIOCSCTTY, 0) < 0 {
@@ -586,17 +586,13 @@ impl Container {
                 Ok(())
             });
         }
-        let status = cmd.status().context("cannot start the container's process");
+        let r = self.run(cmd);
         // SAFETY: closing the two fds openpty gave us.
         unsafe {
             libc::close(slave);
             libc::close(master);
         }
-        let status = status?;
-        if !status.success() {
-            bail!("the container's process failed ({status})");
-        }
-        Ok(())
+        r
     }
 
     /// Makes the process `cmd` starts join the container before it runs its program.
