@@ -8,24 +8,16 @@
 //! BTF (CI has them); elsewhere the test says loudly that it skipped.
 #![expect(clippy::unwrap_used, reason = "a test fails loudly on any error")]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const LANNER: &str = env!("CARGO_BIN_EXE_lanner");
+mod common;
 
-fn can_run_live() -> Result<(), String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Err("not root".to_owned());
-    }
-    if !Path::new("/sys/kernel/btf/vmlinux").exists() {
-        return Err("the kernel has no BTF (/sys/kernel/btf/vmlinux)".to_owned());
-    }
-    Ok(())
-}
+use common::{can_run_live, lines};
+
+const LANNER: &str = env!("CARGO_BIN_EXE_lanner");
 
 fn rule(name: &str, marker: &Path) -> String {
     format!(
@@ -33,19 +25,6 @@ fn rule(name: &str, marker: &Path) -> String {
          and fd.name = {}\n  output: {name} saw %fd.name\n  priority: WARNING\n  tags: [test]\n",
         marker.display()
     )
-}
-
-/// Lines of a stream, as they come.
-fn lines(stream: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 struct Daemon {

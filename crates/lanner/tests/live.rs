@@ -8,24 +8,16 @@
 #![expect(clippy::unwrap_used, reason = "a test fails loudly on any error")]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-const LANNER: &str = env!("CARGO_BIN_EXE_lanner");
+mod common;
 
-fn can_run_live() -> Result<(), String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Err("not root".to_owned());
-    }
-    if !Path::new("/sys/kernel/btf/vmlinux").exists() {
-        return Err("the kernel has no BTF (/sys/kernel/btf/vmlinux)".to_owned());
-    }
-    Ok(())
-}
+use common::{can_run_live, lines};
+
+const LANNER: &str = env!("CARGO_BIN_EXE_lanner");
 
 /// A live lanner, started and waited for until its probe is attached.
 struct Live {
@@ -43,16 +35,8 @@ impl Live {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let (tx, rx) = mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut live = Live { child, stderr: rx, log: Vec::new() };
+        let stderr = lines(child.stderr.take().unwrap());
+        let mut live = Live { child, stderr, log: Vec::new() };
         loop {
             let line = live.stderr.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
                 panic!("lanner did not start its probe; log so far:\n{}", live.log.join("\n"))
