@@ -10,7 +10,8 @@
 //! - [`Value::marshal`] writes fastjson's `MarshalTo` form: compact, strings escaped only when
 //!   they hold `"`, `\` or control characters, and then with Go's `strconv.Quote` rules.
 //!
-//! It owns nothing else: no field semantics, no I/O. Input is untrusted (audit webhooks,
+//! Beside the tree, [`parse_rfc3339_nano`]: the RFC 3339 timestamps these documents carry, read
+//! as the Go plugins read them. It owns nothing else: no field semantics, no I/O. Input is untrusted (audit webhooks,
 //! files): the parser never panics, bounds nesting at [`MAX_DEPTH`], and reports the byte
 //! offset of the first error.
 //!
@@ -26,6 +27,10 @@
 
 use std::fmt::Write as _;
 use std::ops::Range;
+
+mod time;
+
+pub use time::parse_rfc3339_nano;
 
 /// Deepest nesting of arrays and objects accepted (the same bound as `serde_json`'s).
 pub const MAX_DEPTH: usize = 128;
