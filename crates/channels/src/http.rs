@@ -201,6 +201,17 @@ impl Shared {
         // The lock is held for queue operations only, which do not panic.
         self.backlog.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+
+    /// The head alert (`ordinal`) is done with, delivered or refused: it leaves the backlog,
+    /// the gauges follow, and whoever waits for the backlog to drain is told.
+    fn settle(&self, ordinal: u64, counters: &ChannelCounters) {
+        {
+            let mut backlog = self.lock();
+            backlog.pop(ordinal);
+            backlog.gauge(counters);
+        }
+        self.settled.notify_waiters();
+    }
 }
 
 async fn intake(
@@ -320,12 +331,7 @@ impl Sender {
             };
             match self.post(&alert).await {
                 Outcome::Delivered(body) => {
-                    {
-                        let mut backlog = shared.lock();
-                        backlog.pop(ordinal);
-                        backlog.gauge(&counters);
-                    }
-                    shared.settled.notify_waiters();
+                    shared.settle(ordinal, &counters);
                     counters.delivered.fetch_add(1, Relaxed);
                     if down {
                         shared.down.store(false, Relaxed);
@@ -339,12 +345,7 @@ impl Sender {
                     }
                 }
                 Outcome::Refused(status) => {
-                    {
-                        let mut backlog = shared.lock();
-                        backlog.pop(ordinal);
-                        backlog.gauge(&counters);
-                    }
-                    shared.settled.notify_waiters();
+                    shared.settle(ordinal, &counters);
                     counters.failed.fetch_add(1, Relaxed);
                     counters.dropped.fetch_add(1, Relaxed);
                     log(&format!(
