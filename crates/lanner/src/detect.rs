@@ -102,6 +102,15 @@ pub(crate) struct DetectArgs {
     #[arg(short = 'D', value_name = "SUBSTRING")]
     pub(crate) disable_rules: Vec<String>,
 
+    /// Enable this event source only (repeatable): the others, loaded or built in, are not
+    /// opened.
+    #[arg(long = "enable-source", value_name = "SOURCE", conflicts_with = "disable_sources")]
+    pub(crate) enable_sources: Vec<String>,
+
+    /// Disable this event source (repeatable).
+    #[arg(long = "disable-source", value_name = "SOURCE")]
+    pub(crate) disable_sources: Vec<String>,
+
     /// Live capture: also record every captured event (and the /proc scan it started from)
     /// to this `.scap` file, which `lanner inspect -r` and `sysdig -r` read.
     #[arg(short = 'w', value_name = "CAPTURE_OUT")]
@@ -140,8 +149,11 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
     // `static_fields` exist as `static.NAME` for the conditions and outputs about to load.
     let statics = &settings.static_fields;
     lanner_fields::set_static_fields(statics.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let plugin_configs = crate::plugins::plugin_configs(&config)?;
+    let plugins = crate::plugins::load(&plugin_configs, log)?;
+    let load_options = load_options(&plugins);
     if !args.validate.is_empty() {
-        return validate(&args.validate, &settings);
+        return validate(&args.validate, &settings, &load_options);
     }
     if (!args.disable_tags.is_empty() || !args.disable_rules.is_empty())
         && !args.run_tags.is_empty()
@@ -171,9 +183,9 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
     }
     let loaded = if builtin {
         log.log(&format!("   {DEFAULT_RULES_NAME}"));
-        lanner_rules::load(&[(DEFAULT_RULES_NAME, DEFAULT_RULES)], &LoadOptions::default())
+        lanner_rules::load(&[(DEFAULT_RULES_NAME, DEFAULT_RULES)], &load_options)
     } else {
-        lanner_rules::load_files(&paths, &LoadOptions::default())
+        lanner_rules::load_files(&paths, &load_options)
     };
     report_load(&loaded);
     if !loaded.successful() {
@@ -232,45 +244,104 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
         Arc::new(move |line: &str| log.log(line)),
     );
     channels.buffered = settings.buffered_outputs && !args.unbuffered;
-    let replay = Replay {
-        engine: &engine,
-        outputs: &outputs,
-        pipeline: Pipeline::start(channels)?,
-        log,
-        deadline: args
-            .duration
-            .map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s)),
+    let pipeline = Pipeline::start(channels)?;
+    let deadline =
+        args.duration.map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s));
+    let enabled = |source: &str| {
+        (args.enable_sources.is_empty() || args.enable_sources.iter().any(|s| s == source))
+            && !args.disable_sources.iter().any(|s| s == source)
     };
-    match settings.engine_kind {
-        EngineKind::Replay => {}
-        EngineKind::Nodriver => anyhow::bail!("engine.kind nodriver needs a plugin source"),
-        EngineKind::Kmod | EngineKind::ModernEbpf => {
-            let base = crate::live::BaseSyscalls {
-                all: settings.base_syscalls_all || args.all_events,
-                custom_set: settings.base_syscalls_custom_set.clone(),
-                repair: settings.base_syscalls_repair,
-            };
-            return crate::live::run(
-                replay,
-                &base,
-                settings.ring_buffer_bytes,
-                args.write.as_ref(),
-            );
+    let plugin_sources: Vec<_> = crate::plugins::sources(&plugins)
+        .into_iter()
+        .filter(|(source, _)| enabled(source))
+        .collect();
+    let syscall_enabled = enabled(lanner_engine::SYSCALL_SOURCE);
+    for p in &plugins {
+        p.plugin.lock().capture_listen(true)?;
+    }
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let with =
+        |kind: fn(&lanner_plugins::Capabilities) -> bool| -> Vec<lanner_plugins::SharedPlugin> {
+            plugins
+                .iter()
+                .filter(|p| kind(&p.plugin.lock().capabilities()))
+                .map(|p| p.plugin.clone())
+                .collect()
+        };
+    let async_plugins = with(|c| c.async_events);
+    for p in &async_plugins {
+        p.lock().start_async()?;
+    }
+    std::thread::scope(|scope| {
+        let mut threads = Vec::new();
+        for (source, p) in &plugin_sources {
+            log.log(&format!("Opening '{source}' source with plugin '{}'", p.config.name));
+            let detector = Detector::for_source(&engine, &outputs, &pipeline, source);
+            let (plugin, params, stop) = (&p.plugin, p.config.open_params.as_str(), &stop);
+            let source = source.as_str();
+            threads.push(scope.spawn(move || {
+                crate::plugins::run_source(plugin, params, source, detector, stop, deadline)
+            }));
         }
-    }
-    if args.write.is_some() {
-        anyhow::bail!("-w records live captures; a replay (-e) reads one already");
-    }
-    if settings.replay_capture_file.is_empty() {
-        anyhow::bail!("engine.kind is replay but engine.replay.capture_file is empty");
-    }
-    log.log(&format!("Opening 'syscall' source with savefile {}", settings.replay_capture_file));
-    replay.run(Path::new(&settings.replay_capture_file))
+        let replay = Replay {
+            engine: &engine,
+            outputs: &outputs,
+            pipeline,
+            log,
+            deadline,
+            plugin_threads: threads,
+            plugin_stop: &stop,
+            stop_plugins_at_end: false,
+            parsers: with(|c| c.parsing),
+            async_plugins: async_plugins.clone(),
+            all_plugins: plugins.iter().map(|p| p.plugin.clone()).collect(),
+        };
+        if !syscall_enabled {
+            return replay.end(&BTreeMap::new());
+        }
+        match settings.engine_kind {
+            EngineKind::Replay => {}
+            EngineKind::Nodriver if !plugin_sources.is_empty() => {
+                return replay.end(&BTreeMap::new());
+            }
+            EngineKind::Nodriver => anyhow::bail!("engine.kind nodriver needs a plugin source"),
+            EngineKind::Kmod | EngineKind::ModernEbpf => {
+                let base = crate::live::BaseSyscalls {
+                    all: settings.base_syscalls_all || args.all_events,
+                    custom_set: settings.base_syscalls_custom_set.clone(),
+                    repair: settings.base_syscalls_repair,
+                };
+                let mut replay = replay;
+                replay.stop_plugins_at_end = true;
+                return crate::live::run(
+                    replay,
+                    &base,
+                    settings.ring_buffer_bytes,
+                    args.write.as_ref(),
+                );
+            }
+        }
+        if args.write.is_some() {
+            anyhow::bail!("-w records live captures; a replay (-e) reads one already");
+        }
+        if settings.replay_capture_file.is_empty() {
+            anyhow::bail!("engine.kind is replay but engine.replay.capture_file is empty");
+        }
+        log.log(&format!(
+            "Opening 'syscall' source with savefile {}",
+            settings.replay_capture_file
+        ));
+        replay.run(Path::new(&settings.replay_capture_file))
+    })
 }
 
 /// `-V`: loads the files in order and reports each, as Falco does.
-fn validate(paths: &[PathBuf], settings: &Settings) -> anyhow::Result<ExitCode> {
-    let loaded = lanner_rules::load_files(paths, &LoadOptions::default());
+fn validate(
+    paths: &[PathBuf],
+    settings: &Settings,
+    options: &LoadOptions,
+) -> anyhow::Result<ExitCode> {
+    let loaded = lanner_rules::load_files(paths, options);
     let mut out = std::io::stdout().lock();
     if settings.json_output {
         writeln!(out, "{}", loaded.to_json())?;
@@ -278,6 +349,24 @@ fn validate(paths: &[PathBuf], settings: &Settings) -> anyhow::Result<ExitCode> 
         write!(out, "{}", loaded.render())?;
     }
     Ok(if loaded.successful() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// The sources rules may be written for (syscall, and each loaded plugin's) and the loaded
+/// plugins `required_plugin_versions` is checked against.
+fn load_options(plugins: &[crate::plugins::LoadedPlugin]) -> LoadOptions {
+    let mut options = LoadOptions::default();
+    for (source, _) in crate::plugins::sources(plugins) {
+        options.sources.push(Arc::new(lanner_rules::PluginSource::new(source)));
+    }
+    for p in plugins {
+        let plugin = p.plugin.lock();
+        if let Some(version) = lanner_rules::Version::parse(plugin.version()) {
+            options
+                .plugins
+                .push(lanner_rules::PluginInfo { name: plugin.name().to_owned(), version });
+        }
+    }
+    options
 }
 
 /// Load problems go to stderr: every error and warning, then each file's summary when there
@@ -404,6 +493,20 @@ pub(crate) struct Replay<'a> {
     pub(crate) pipeline: Pipeline,
     pub(crate) log: Logger,
     pub(crate) deadline: Option<std::time::Instant>,
+    /// The threads of the plugin sources, joined at the end.
+    pub(crate) plugin_threads:
+        Vec<std::thread::ScopedJoinHandle<'a, anyhow::Result<crate::plugins::SourceRun>>>,
+    /// Set to stop the plugin sources.
+    pub(crate) plugin_stop: &'a std::sync::atomic::AtomicBool,
+    /// Whether the end of the syscall source stops the plugin sources (a live run), or waits
+    /// for them to reach their end (a replay), as Falco does.
+    pub(crate) stop_plugins_at_end: bool,
+    /// Plugins that parse syscall events.
+    pub(crate) parsers: Vec<lanner_plugins::SharedPlugin>,
+    /// Plugins whose async events join the syscall stream.
+    pub(crate) async_plugins: Vec<lanner_plugins::SharedPlugin>,
+    /// Every plugin (capture listening and metrics at the end).
+    pub(crate) all_plugins: Vec<lanner_plugins::SharedPlugin>,
 }
 
 impl Replay<'_> {
@@ -427,8 +530,14 @@ impl Replay<'_> {
             }
             let ev = record.event;
             state.process(&ev);
+            for p in &self.parsers {
+                p.lock().parse(&ev, num, lanner_engine::SYSCALL_SOURCE)?;
+            }
             let first = *first_ts.get_or_insert(reader.first_ts().unwrap_or(ev.ts()));
             detector.on_event(num, record.cpu, &ev, &state, first);
+            if !self.async_plugins.is_empty() {
+                self.async_events(&mut detector, &mut state, num, first)?;
+            }
             checked = checked.wrapping_add(1);
             if checked.is_multiple_of(4096)
                 && self.deadline.is_some_and(|d| std::time::Instant::now() >= d)
@@ -436,15 +545,84 @@ impl Replay<'_> {
                 break;
             }
         }
+        for p in &self.async_plugins {
+            p.lock().stop_async()?;
+        }
+        let first = first_ts.unwrap_or(0);
+        self.async_events(&mut detector, &mut state, reader.number(), first)?;
+        self.log.log(&format!("Events in source 'syscall': {checked}"));
         let counts = detector.into_counts();
         self.end(&counts)
     }
 
+    /// Runs the rules on the async events the plugins queued, in the syscall stream.
+    fn async_events(
+        &self,
+        detector: &mut Detector<'_>,
+        state: &mut State,
+        num: u64,
+        first_ts: u64,
+    ) -> anyhow::Result<()> {
+        for p in &self.async_plugins {
+            let (events, dropped) = p.lock().take_async_events();
+            if dropped > 0 {
+                self.log.log(&format!("Plugin async events dropped (queue full): {dropped}"));
+            }
+            for bytes in &events {
+                let ev = lanner_event::RawEvent::new(bytes)
+                    .map_err(|e| anyhow::anyhow!("malformed async event: {e}"))?;
+                state.process(&ev);
+                for parser in &self.parsers {
+                    parser.lock().parse(&ev, num, lanner_engine::SYSCALL_SOURCE)?;
+                }
+                detector.on_event(num, 0, &ev, state, first_ts);
+            }
+        }
+        Ok(())
+    }
+
     /// Flushes the outputs, then prints Falco's summary of `counts`.
     pub(crate) fn end(self, counts: &BTreeMap<usize, u64>) -> anyhow::Result<ExitCode> {
+        if self.stop_plugins_at_end {
+            self.plugin_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        let mut counts = counts.clone();
+        let mut failure = None;
+        for thread in self.plugin_threads {
+            match thread.join() {
+                Ok(Ok(run)) => {
+                    self.log.log(&format!("Events in source '{}': {}", run.source, run.events));
+                    for (rule, n) in run.counts {
+                        *counts.entry(rule).or_default() += n;
+                    }
+                }
+                Ok(Err(err)) => {
+                    failure.get_or_insert(err);
+                }
+                Err(_) => {
+                    failure.get_or_insert(anyhow::anyhow!("a plugin source thread panicked"));
+                }
+            }
+        }
+        for p in &self.all_plugins {
+            let mut plugin = p.lock();
+            if let Err(err) = plugin.capture_listen(false) {
+                failure.get_or_insert(err.into());
+            }
+            for m in plugin.metrics() {
+                self.log.log(&format!("Plugin '{}' metric {}: {}", plugin.name(), m.name, m.value));
+            }
+        }
+        let errors = lanner_plugins::extract_errors();
+        if errors > 0 {
+            self.log.log(&format!("Plugin field extraction errors: {errors}"));
+        }
         finish(self.pipeline, self.log);
-        print_summary(counts, self.outputs)?;
-        Ok(ExitCode::SUCCESS)
+        print_summary(&counts, self.outputs)?;
+        match failure {
+            Some(err) => Err(err),
+            None => Ok(ExitCode::SUCCESS),
+        }
     }
 
     /// The event types the reader must hand over: those the enabled rules can match and those
@@ -453,6 +631,15 @@ impl Replay<'_> {
     pub(crate) fn relevant_types(&self) -> TypeSet {
         let engine = self.engine;
         let mut types = engine.state_types();
+        for p in &self.parsers {
+            let p = p.lock();
+            if p.parse_types().is_empty() {
+                return TypeSet::all();
+            }
+            for &t in p.parse_types() {
+                types.insert(t);
+            }
+        }
         let source = engine.source(lanner_engine::SYSCALL_SOURCE);
         if let Some(source) = source {
             for ty in engine.event_types(source).iter() {
@@ -515,6 +702,48 @@ impl<'r> Detector<'r> {
             sender: run.pipeline.has_channels().then(|| run.pipeline.sender()),
             counts: BTreeMap::new(),
         })
+    }
+
+    /// The detector of a plugin source: `None` when no enabled rule is of that source.
+    pub(crate) fn for_source(
+        engine: &'r Engine,
+        outputs: &'r [RuleOutput],
+        pipeline: &Pipeline,
+        source: &str,
+    ) -> Option<Detector<'r>> {
+        let source = engine.source(source)?;
+        Some(Detector {
+            engine,
+            source,
+            outputs,
+            scratch: EngineScratch::for_engine(engine),
+            alert_scratch: AlertScratch::default(),
+            hostname: Arc::from(hostname()),
+            render: RenderOptions { buffer_format: BufferFormat::Dots, max_buffer_len: Some(80) },
+            sender: pipeline.has_channels().then(|| pipeline.sender()),
+            counts: BTreeMap::new(),
+        })
+    }
+
+    /// Runs the rules of this detector's plugin source on event `num` of source `source`.
+    pub(crate) fn on_source_event(
+        &mut self,
+        num: u64,
+        ev: &lanner_event::RawEvent<'_>,
+        state: &State,
+        first_ts: u64,
+        source: &str,
+    ) {
+        let mut ctx = EventContext::new(num, 0, ev, state, first_ts, 0, self.render);
+        ctx.source = source;
+        for &id in self.engine.evaluate(self.source, &ctx, &mut self.scratch) {
+            let i = id.0 as usize;
+            *self.counts.entry(i).or_default() += 1;
+            if let Some(sender) = &self.sender {
+                let alert = self.outputs[i].alert(&ctx, &self.hostname, &mut self.alert_scratch);
+                sender.send(alert);
+            }
+        }
     }
 
     /// Runs the rules on event `num` (which `state` has just processed).
