@@ -132,11 +132,17 @@ pub struct Field {
     def: &'static FieldDef,
     arg: FieldArg,
     ty: ParamType,
+    /// For a plugin's field, the plugin's extractor (bound once, so extraction looks nothing
+    /// up).
+    plugin: Option<registry::PluginField>,
 }
 
 impl PartialEq for Field {
     fn eq(&self, other: &Field) -> bool {
-        self.def.id == other.def.id && self.arg == other.arg && self.ty == other.ty
+        self.def.id == other.def.id
+            && self.arg == other.arg
+            && self.ty == other.ty
+            && (self.plugin.is_none() || self.def.name == other.def.name)
     }
 }
 
@@ -164,8 +170,11 @@ impl Field {
     /// Binds a field as written: `name` (which may carry a dotted argument, e.g.
     /// `evt.arg.flags`) and the text between brackets, if any.
     pub fn parse(name: &str, arg: Option<&str>) -> Result<Field, FieldError> {
-        if let Some(def) = registry::lookup(name) {
+        if let Some(def) = registry::fields().iter().find(|f| f.name == name) {
             return Field::with_arg(def, arg, false);
+        }
+        if let Some(plugin) = registry::plugin_field(name) {
+            return Field::plugin_with_arg(plugin, arg);
         }
         for base in DOTTED {
             if let Some(rest) = name.strip_prefix(base).and_then(|r| r.strip_prefix('.')) {
@@ -186,7 +195,48 @@ impl Field {
     /// Binds a field with no argument.
     pub fn plain(id: FieldId) -> Field {
         let def = registry::def(id);
-        Field { def, arg: FieldArg::None, ty: def.ty }
+        Field { def, arg: FieldArg::None, ty: def.ty, plugin: None }
+    }
+
+    /// Binds a plugin's field: an index argument is digits (libs' rule: no leading zero),
+    /// anything else is a key, each only where the plugin accepts it.
+    fn plugin_with_arg(
+        plugin: registry::PluginField,
+        arg: Option<&str>,
+    ) -> Result<Field, FieldError> {
+        let def = plugin.def;
+        let arg = match arg {
+            None if def.has(epf::ARG_REQUIRED) => return Err(FieldError::ArgRequired(def.name)),
+            None => FieldArg::None,
+            Some(a) => match plugin_index(a) {
+                Some(n) if def.has(epf::ARG_INDEX) => FieldArg::Index(n),
+                _ if def.has(epf::ARG_KEY) => FieldArg::Key(a.into()),
+                _ if def.has(epf::ARG_INDEX) => {
+                    return Err(FieldError::BadArg {
+                        field: def.name,
+                        arg: a.to_owned(),
+                        why: "expected a number",
+                    });
+                }
+                _ => return Err(FieldError::ArgNotAllowed(def.name)),
+            },
+        };
+        Ok(Field { def, arg, ty: def.ty, plugin: Some(plugin) })
+    }
+
+    /// For a plugin's field, the plugin it comes from.
+    pub fn plugin(&self) -> Option<&registry::PluginField> {
+        self.plugin.as_ref()
+    }
+
+    /// Whether rules of event source `source` may use the field: plugin fields where their
+    /// plugin extracts, the generic `evt.*` fields everywhere, every other built-in field in
+    /// `syscall` rules only.
+    pub fn applies_to(&self, source: &str) -> bool {
+        match &self.plugin {
+            Some(p) => p.applies_to(source),
+            None => source == "syscall" || matches!(self.def.class, registry::Class::Evt),
+        }
     }
 
     fn with_arg(
@@ -263,7 +313,7 @@ impl Field {
             }
             (_, None) => FieldArg::None,
         };
-        Ok(Field { def, arg, ty })
+        Ok(Field { def, arg, ty, plugin: None })
     }
 
     /// The registry entry.
@@ -390,9 +440,9 @@ fn event_types(arg: &str) -> Result<Box<[u16]>, FieldError> {
 
 /// The registered field name closest to `name`, if one is close enough to be a likely typo.
 pub fn closest(name: &str) -> Option<&'static str> {
-    registry::fields()
-        .iter()
-        .map(|f| (edit_distance(name, f.name), f.name))
+    registry::all_names()
+        .into_iter()
+        .map(|n| (edit_distance(name, n), n))
         .filter(|&(d, n)| d <= 2.max(n.len() / 4))
         .min_by_key(|&(d, _)| d)
         .map(|(_, n)| n)

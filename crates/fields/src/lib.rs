@@ -14,6 +14,12 @@
 //! every comparison with it is false. It can also have several values: list fields, and
 //! ancestor fields (`proc.aname`) in filters, which stand for every ancestor.
 //!
+//! Plugins add fields at load time ([`register_plugin_fields`]): a plugin host registers each
+//! loaded plugin's fields with an extractor that calls the plugin, and from then on they bind
+//! and list like built-in ones ([`Class::Plugin`]). Built-in fields are untouched by this: a
+//! bound field carries its extractor, so the syscall path gains no lookup, lock or dynamic
+//! call.
+//!
 //! What it does not own: the state itself (`lanner-state`), operators and comparisons
 //! (`lanner-filter`), Falco's alert formats (`lanner-outputs`; the `sysdig -p` formats of
 //! `lanner inspect` are here, in [`format`](mod@format)).
@@ -43,6 +49,9 @@ pub use field::{
     set_static_fields, static_fields,
 };
 pub use format::{Format, FormatError, FormatScratch};
-pub use list::{ListFormat, ListOptions, write_list};
-pub use registry::{Class, FieldDef, FieldId, epf, fields, lookup};
+pub use list::{ListFormat, ListOptions, write_list, write_plugin_list};
+pub use registry::{
+    Class, FieldDef, FieldId, PluginExtractor, PluginField, PluginFieldSpec, RegisterError, epf,
+    fields, lookup, plugin_fields, register_plugin_fields,
+};
 pub use value::{Value, Values};

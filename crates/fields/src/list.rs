@@ -70,6 +70,71 @@ pub fn write_list(out: &mut impl Write, sources: &[&str], opts: ListOptions) -> 
     Ok(())
 }
 
+/// Writes the listing of the fields of loaded plugins, one class per plugin (named after it,
+/// with its description and the event sources it extracts for; `all_sources` when it extracts
+/// for every source). With `source`, only the plugins whose fields apply to it.
+pub fn write_plugin_list(
+    out: &mut impl Write,
+    source: Option<&str>,
+    all_sources: &[&str],
+    opts: ListOptions,
+) -> io::Result<()> {
+    let fields = crate::registry::plugin_fields();
+    let mut plugins: Vec<&str> = Vec::new();
+    for f in &fields {
+        if !plugins.contains(&f.plugin) && source.is_none_or(|s| f.applies_to(s)) {
+            plugins.push(f.plugin);
+        }
+    }
+    for plugin in plugins {
+        let members: Vec<_> = fields.iter().filter(|f| f.plugin == plugin).collect();
+        let shown: Vec<&FieldDef> = members
+            .iter()
+            .map(|f| f.def)
+            .filter(|f| !f.has(epf::TABLE_ONLY))
+            .filter(|f| opts.include_deprecated || !f.has(epf::DEPRECATED))
+            .collect();
+        let own: Vec<&str>;
+        let sources = match members.first() {
+            Some(f) if !f.sources.is_empty() => {
+                own = f.sources.iter().map(String::as_str).collect();
+                &own[..]
+            }
+            _ => all_sources,
+        };
+        let desc = members.first().map_or("", |f| f.plugin_desc);
+        let heading = Heading { name: plugin, short_desc: "", description: desc };
+        match opts.format {
+            ListFormat::Names => {
+                for f in &shown {
+                    writeln!(out, "{}", f.name)?;
+                }
+            }
+            ListFormat::Markdown => write_markdown_with(out, heading, sources, &shown)?,
+            ListFormat::Text => write_text_with(out, heading, sources, &shown, opts.verbose)?,
+        }
+    }
+    Ok(())
+}
+
+/// What a class's heading shows.
+#[derive(Clone, Copy)]
+struct Heading<'a> {
+    name: &'a str,
+    short_desc: &'a str,
+    description: &'a str,
+}
+
+impl Heading<'static> {
+    fn of(class: Class) -> Self {
+        Heading {
+            name: class.name(),
+            short_desc: class.short_desc(),
+            description: class.description(),
+        }
+    }
+}
+
 /// The tags libs shows before a description, sorted as libs' `std::set` sorts them.
 fn tags(f: &FieldDef) -> Vec<&'static str> {
     let mut tags = Vec::new();
@@ -104,15 +169,25 @@ fn write_text(
     shown: &[&FieldDef],
     verbose: bool,
 ) -> io::Result<()> {
+    write_text_with(out, Heading::of(class), sources, shown, verbose)
+}
+
+fn write_text_with(
+    out: &mut impl Write,
+    class: Heading<'_>,
+    sources: &[&str],
+    shown: &[&FieldDef],
+    verbose: bool,
+) -> io::Result<()> {
     writeln!(out, "-------------------------------")?;
-    write!(out, "{:<RIGHT_BLOCK$}{}", "Field Class:", class.name())?;
-    if !class.short_desc().is_empty() {
-        write!(out, " ({})", class.short_desc())?;
+    write!(out, "{:<RIGHT_BLOCK$}{}", "Field Class:", class.name)?;
+    if !class.short_desc.is_empty() {
+        write!(out, " ({})", class.short_desc)?;
     }
     writeln!(out)?;
-    if !class.description().is_empty() {
+    if !class.description.is_empty() {
         write!(out, "{:<RIGHT_BLOCK$}", "Description:")?;
-        wrap(out, class.description())?;
+        wrap(out, class.description)?;
         writeln!(out)?;
     }
     if !sources.is_empty() {
@@ -174,9 +249,18 @@ fn write_markdown(
     sources: &[&str],
     shown: &[&FieldDef],
 ) -> io::Result<()> {
-    writeln!(out, "## Field Class: {}\n", class.name())?;
-    if !class.description().is_empty() {
-        writeln!(out, "{}\n", class.description())?;
+    write_markdown_with(out, Heading::of(class), sources, shown)
+}
+
+fn write_markdown_with(
+    out: &mut impl Write,
+    class: Heading<'_>,
+    sources: &[&str],
+    shown: &[&FieldDef],
+) -> io::Result<()> {
+    writeln!(out, "## Field Class: {}\n", class.name)?;
+    if !class.description.is_empty() {
+        writeln!(out, "{}\n", class.description)?;
     }
     if !sources.is_empty() {
         write!(out, "Event Sources: ")?;

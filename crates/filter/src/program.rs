@@ -573,6 +573,28 @@ impl Filter {
         text: &str,
         defs: &dyn Definitions,
     ) -> Result<Filter, CompileError> {
+        Filter::from_expr_checked(expr, text, defs, None)
+    }
+
+    /// [`Filter::from_expr`] for a condition of event source `source`: a field that does not
+    /// apply to it ([`Field::applies_to`]: a syscall field in a plugin source's rule, a
+    /// plugin's field in a source it does not extract for) is an unknown field there, as each
+    /// source has its own fields in Falco.
+    pub fn from_expr_for_source(
+        expr: &Expr,
+        text: &str,
+        defs: &dyn Definitions,
+        source: &str,
+    ) -> Result<Filter, CompileError> {
+        Filter::from_expr_checked(expr, text, defs, Some(source))
+    }
+
+    fn from_expr_checked(
+        expr: &Expr,
+        text: &str,
+        defs: &dyn Definitions,
+        source: Option<&str>,
+    ) -> Result<Filter, CompileError> {
         let mut checker = Checker {
             defs,
             errors: Vec::new(),
@@ -580,6 +602,7 @@ impl Filter {
             memos: 0,
             macro_stack: Vec::new(),
             fields: Vec::new(),
+            source,
         };
         let root = checker.expr(expr);
         if !checker.errors.is_empty() {
@@ -692,6 +715,7 @@ impl Extractor {
             memos: 0,
             macro_stack: Vec::new(),
             fields: Vec::new(),
+            source: None,
         };
         let compiled = checker.operand(op);
         match compiled {
@@ -745,6 +769,8 @@ struct Checker<'d> {
     macro_stack: Vec<String>,
     /// Every field referred to, in order of first use.
     fields: Vec<FieldId>,
+    /// The event source the condition is for, when fields must apply to it.
+    source: Option<&'d str>,
 }
 
 impl Checker<'_> {
@@ -804,6 +830,15 @@ impl Checker<'_> {
     fn field(&mut self, f: &syntax::Field) -> Option<Field> {
         let arg = f.arg.as_ref().map(|a| a.value.text.as_str());
         match Field::parse(&f.name, arg) {
+            Ok(field) if self.source.is_some_and(|s| !field.applies_to(s)) => {
+                let source = self.source.unwrap_or_default();
+                self.error_of(
+                    f.span,
+                    format!("unknown field `{}` for source `{source}`", f.name),
+                    CheckErrorKind::UnknownField { name: f.name.clone(), suggestion: None },
+                );
+                None
+            }
             Ok(field) => {
                 if !self.fields.contains(&field.id()) {
                     self.fields.push(field.id());

@@ -27,9 +27,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
-use lanner_channels::Snapshot;
+use lanner_channels::{Pipeline, Snapshot};
 use lanner_config::{EngineKind, Settings};
 use lanner_outputs::{Alert, AlertRule, Priority};
+use lanner_rules::LoadOptions;
 use lanner_state::State;
 use lanner_web::{
     MetricsOptions, Readiness, Resources, ServerConfig, SourceStats, StateStats, Stats, StatsHub,
@@ -38,6 +39,7 @@ use lanner_web::{
 
 use crate::detect::{DetectArgs, Detection, Detector, SourceCounters};
 use crate::log::Logger;
+use crate::plugins::PluginRun;
 
 /// How often the loop publishes stats and looks for work.
 const TICK: Duration = Duration::from_millis(250);
@@ -49,6 +51,17 @@ const METRICS_RULE: &str = "Falco internal: metrics snapshot";
 
 static RELOAD: AtomicBool = AtomicBool::new(false);
 static REOPEN: AtomicBool = AtomicBool::new(false);
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Whether SIGINT or SIGTERM asked the run to stop (cleanly: outputs flushed, summary
+/// printed).
+pub(crate) fn stop_requested() -> bool {
+    STOP.load(Ordering::Relaxed)
+}
+
+extern "C" fn on_stop(_: libc::c_int) {
+    STOP.store(true, Ordering::Relaxed);
+}
 
 extern "C" fn on_hup(_: libc::c_int) {
     RELOAD.store(true, Ordering::Relaxed);
@@ -59,8 +72,12 @@ extern "C" fn on_usr1(_: libc::c_int) {
 }
 
 fn install_signal_handlers() {
-    let handlers: [(libc::c_int, extern "C" fn(libc::c_int)); 2] =
-        [(libc::SIGHUP, on_hup), (libc::SIGUSR1, on_usr1)];
+    let handlers: [(libc::c_int, extern "C" fn(libc::c_int)); 4] = [
+        (libc::SIGHUP, on_hup),
+        (libc::SIGUSR1, on_usr1),
+        (libc::SIGINT, on_stop),
+        (libc::SIGTERM, on_stop),
+    ];
     for (sig, handler) in handlers {
         // SAFETY: the handlers only store to atomics, which is async-signal-safe.
         unsafe {
@@ -94,6 +111,7 @@ impl Daemon {
     pub(crate) fn start(
         args: &DetectArgs,
         detection: &Detection,
+        options: &Arc<LoadOptions>,
         log: Logger,
         live: bool,
     ) -> Daemon {
@@ -109,10 +127,11 @@ impl Daemon {
         let (stop_reloader, stop) = mpsc::channel();
         let reloader = {
             let args = args.clone();
+            let options = options.clone();
             let watch = settings.watch_config_files.then(|| detection.watched.clone());
             std::thread::Builder::new()
                 .name("lanner-reload".into())
-                .spawn(move || reloader(&args, log, watch, &tx, &stop))
+                .spawn(move || reloader(&args, &options, log, watch, &tx, &stop))
                 .ok()
         };
         Daemon {
@@ -146,6 +165,7 @@ impl Daemon {
         detector: &mut Detector,
         state: &State,
         source: &SourceCounters,
+        plugins: &PluginRun,
     ) -> bool {
         let now = Instant::now();
         if now < self.next_tick {
@@ -154,7 +174,9 @@ impl Daemon {
         self.next_tick = now + TICK;
         if REOPEN.swap(false, Ordering::Relaxed) {
             self.log.log("SIGUSR1 received: reopening the file outputs.");
-            detector.pipeline().reopen();
+            if let Some(pipeline) = detector.pipeline() {
+                pipeline.reopen();
+            }
         }
         let mut swapped = false;
         while let Ok(result) = self.reloads.try_recv() {
@@ -168,7 +190,7 @@ impl Daemon {
                 }
             }
         }
-        self.publish(detector, state, source);
+        self.publish(detector, state, source, plugins);
         if let Some(timer) = &mut self.metrics
             && now >= timer.next
         {
@@ -228,7 +250,7 @@ impl Daemon {
         let new_outputs = pipeline.is_some();
         if let Some(old_pipeline) = detector.replace(Arc::new(detection), pipeline) {
             let log = self.log;
-            std::thread::spawn(move || crate::detect::finish(old_pipeline, log));
+            std::thread::spawn(move || crate::detect::finish(Some(old_pipeline), log));
         }
         self.reloaded += 1;
         self.log.log(&format!(
@@ -239,17 +261,27 @@ impl Daemon {
     }
 
     /// Publishes the current stats.
-    pub(crate) fn publish(&mut self, detector: &Detector, state: &State, source: &SourceCounters) {
-        let outputs = detector.pipeline().snapshot();
+    pub(crate) fn publish(
+        &mut self,
+        detector: &Detector,
+        state: &State,
+        source: &SourceCounters,
+        plugins: &PluginRun,
+    ) {
+        let outputs = detector.pipeline().map(Pipeline::snapshot).unwrap_or_default();
         let readiness = readiness(source, &outputs, &self.last_outputs);
         let st = state.stats();
+        let (mut sources, plugin_rules) = plugins.stats();
+        sources.insert(0, SourceStats { name: "syscall".into(), events: source.events });
+        let mut rules = detector.rule_stats();
+        crate::detect::merge_rule_stats(&mut rules, &plugin_rules);
         let threads = state.threads();
         let stats = Stats {
             time: now_ns(),
-            sources: vec![SourceStats { name: "syscall".into(), events: source.events }],
+            sources,
             cpus: source.cpus.clone(),
             undecodable: source.undecodable,
-            rules: detector.rule_stats(),
+            rules,
             state: StateStats {
                 threads: threads.len() as u64,
                 fds: threads.iter().map(|t| t.fds.len() as u64).sum(),
@@ -451,7 +483,8 @@ impl MetricsTimer {
         if let Some(file) = &mut self.file {
             let _ = writeln!(file, "{}", metrics::snapshot_json_line(&fields, self.sample));
         }
-        if self.output_rule && detector.pipeline().has_channels() {
+        let Some(pipeline) = detector.pipeline() else { return };
+        if self.output_rule && pipeline.has_channels() {
             let rule = AlertRule::new(METRICS_RULE, Priority::Informational, "internal", []);
             let mut alert = Alert::internal(
                 &rule,
@@ -460,7 +493,7 @@ impl MetricsTimer {
                 "Falco metrics snapshot".to_owned(),
             );
             alert.output_fields = fields.into_iter().map(|(k, v)| (Arc::from(k), v)).collect();
-            detector.pipeline().sender().send(alert);
+            pipeline.sender().send(alert);
         }
         self.previous = Some(stats.clone());
     }
@@ -470,6 +503,7 @@ impl MetricsTimer {
 /// everything again and hands the result to the event loop.
 fn reloader(
     args: &DetectArgs,
+    options: &LoadOptions,
     log: Logger,
     mut watch: Option<Vec<PathBuf>>,
     tx: &mpsc::Sender<anyhow::Result<Detection>>,
@@ -494,7 +528,7 @@ fn reloader(
         } else {
             "A configuration or rules file changed: reloading."
         });
-        let result = crate::detect::reload(args, log);
+        let result = crate::detect::reload(args, options, log);
         if let Ok(detection) = &result {
             watch = detection.settings.watch_config_files.then(|| detection.watched.clone());
         }

@@ -19,7 +19,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use clap::Args;
@@ -110,6 +111,15 @@ pub(crate) struct DetectArgs {
     #[arg(short = 'D', value_name = "SUBSTRING")]
     pub(crate) disable_rules: Vec<String>,
 
+    /// Enable this event source only (repeatable): the others, loaded or built in, are not
+    /// opened.
+    #[arg(long = "enable-source", value_name = "SOURCE", conflicts_with = "disable_sources")]
+    pub(crate) enable_sources: Vec<String>,
+
+    /// Disable this event source (repeatable).
+    #[arg(long = "disable-source", value_name = "SOURCE")]
+    pub(crate) disable_sources: Vec<String>,
+
     /// Live capture: also record every captured event (and the /proc scan it started from)
     /// to this `.scap` file, which `lanner inspect -r` and `sysdig -r` read.
     #[arg(short = 'w', value_name = "CAPTURE_OUT")]
@@ -122,6 +132,12 @@ pub(crate) const DEFAULT_RULES: &str = include_str!("../../../rules/lanner_rules
 const DEFAULT_RULES_NAME: &str = "lanner_rules.yaml (built in)";
 
 impl DetectArgs {
+    /// Whether `--enable-source` / `--disable-source` let `source` run.
+    pub(crate) fn source_enabled(&self, source: &str) -> bool {
+        (self.enable_sources.is_empty() || self.enable_sources.iter().any(|s| s == source))
+            && !self.disable_sources.iter().any(|s| s == source)
+    }
+
     fn all_options(&self) -> Vec<String> {
         let mut options = self.options.clone();
         if let Some(capture) = &self.capture {
@@ -146,15 +162,18 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
     // `static_fields` exist as `static.NAME` for the conditions and outputs about to load.
     let statics = &settings.static_fields;
     lanner_fields::set_static_fields(statics.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    // Plugins load before the rules: their fields and sources are what plugin rules use.
+    let plugins = crate::plugins::load(&crate::plugins::plugin_configs(&config)?, log)?;
+    let load_options = Arc::new(load_options(&plugins));
     if !args.validate.is_empty() {
-        return validate(&args.validate, &settings);
+        return validate(&args.validate, &settings, &load_options);
     }
     if (!args.disable_tags.is_empty() || !args.disable_rules.is_empty())
         && !args.run_tags.is_empty()
     {
         anyhow::bail!("You can not specify both disabled (-D/-T) and enabled (-t) rules");
     }
-    let (loaded, rules_paths) = load_rules(args, &settings, log)?;
+    let (loaded, rules_paths) = load_rules(args, &settings, log, &load_options)?;
     report_load(&loaded);
     if !loaded.successful() {
         return Ok(ExitCode::FAILURE);
@@ -169,29 +188,45 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let settings = &detection.settings;
-    let live = matches!(settings.engine_kind, EngineKind::Kmod | EngineKind::ModernEbpf);
-    match settings.engine_kind {
-        EngineKind::Replay => {
-            if args.write.is_some() {
-                anyhow::bail!("-w records live captures; a replay (-e) reads one already");
-            }
-            if settings.replay_capture_file.is_empty() {
-                anyhow::bail!("engine.kind is replay but engine.replay.capture_file is empty");
-            }
+    let plugin_sources: Vec<_> = crate::plugins::sources(&plugins)
+        .into_iter()
+        .filter(|(source, _)| args.source_enabled(source))
+        .collect();
+    // The syscall source runs unless disabled, or `nodriver` leaves it out.
+    let syscalls = args.source_enabled(lanner_engine::SYSCALL_SOURCE)
+        && settings.engine_kind != EngineKind::Nodriver;
+    let live =
+        syscalls && matches!(settings.engine_kind, EngineKind::Kmod | EngineKind::ModernEbpf);
+    if !syscalls && plugin_sources.is_empty() {
+        anyhow::bail!(
+            "no event source to open: the syscall source is disabled (engine.kind nodriver or \
+             --disable-source syscall) and no loaded plugin provides an enabled source"
+        );
+    }
+    if syscalls && settings.engine_kind == EngineKind::Replay {
+        if args.write.is_some() {
+            anyhow::bail!("-w records live captures; a replay (-e) reads one already");
         }
-        EngineKind::Nodriver => anyhow::bail!("engine.kind nodriver needs a plugin source"),
-        EngineKind::Kmod | EngineKind::ModernEbpf => {}
+        if settings.replay_capture_file.is_empty() {
+            anyhow::bail!("engine.kind is replay but engine.replay.capture_file is empty");
+        }
     }
     let pipeline = start_pipeline(settings, args, log)?;
-    let daemon = Daemon::start(args, &detection, log, live);
-    let replay = Replay {
-        detector: Detector::new(detection.clone(), pipeline),
-        daemon,
+    let daemon = Daemon::start(args, &detection, &load_options, log, live);
+    let deadline =
+        args.duration.map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s));
+    let detector = Detector::new(detection.clone(), pipeline);
+    let plugins = crate::plugins::PluginRun::start(
+        &plugins,
+        &plugin_sources,
+        detector.current(),
+        deadline,
         log,
-        deadline: args
-            .duration
-            .map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s)),
-    };
+    )?;
+    let replay = Replay { detector, daemon, log, deadline, plugins };
+    if !syscalls {
+        return replay.wait_for_plugin_sources();
+    }
     if live {
         let base = crate::live::BaseSyscalls {
             all: settings.base_syscalls_all || args.all_events,
@@ -211,6 +246,24 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
     replay.run(&capture)
 }
 
+/// The sources rules may be written for (syscall, and each loaded plugin's), and the loaded
+/// plugins `required_plugin_versions` is checked against.
+fn load_options(plugins: &[crate::plugins::LoadedPlugin]) -> LoadOptions {
+    let mut options = LoadOptions::default();
+    for (source, _) in crate::plugins::sources(plugins) {
+        options.sources.push(Arc::new(lanner_rules::PluginSource::new(source)));
+    }
+    for p in plugins {
+        let plugin = p.plugin.lock();
+        if let Some(version) = lanner_rules::Version::parse(plugin.version()) {
+            options
+                .plugins
+                .push(lanner_rules::PluginInfo { name: plugin.name().to_owned(), version });
+        }
+    }
+    options
+}
+
 /// Where rules come from: files, and lanner's built-in rules.
 const BUILTIN_RULES_ENTRY: &str = "builtin:lanner_rules.yaml";
 
@@ -222,6 +275,7 @@ pub(crate) fn load_rules(
     args: &DetectArgs,
     settings: &Settings,
     log: Logger,
+    options: &LoadOptions,
 ) -> anyhow::Result<(Loaded, Vec<PathBuf>)> {
     let given: Vec<PathBuf> = if !args.rules.is_empty() {
         args.rules.clone()
@@ -249,7 +303,7 @@ pub(crate) fn load_rules(
         }
     }
     if !builtin {
-        return Ok((lanner_rules::load_files(&paths, &LoadOptions::default()), watched));
+        return Ok((lanner_rules::load_files(&paths, options), watched));
     }
     let mut files: Vec<(String, Vec<u8>)> = Vec::with_capacity(paths.len());
     for path in &paths {
@@ -262,7 +316,7 @@ pub(crate) fn load_rules(
         }
     }
     let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
-    Ok((lanner_rules::load_bytes(&refs, &LoadOptions::default()), watched))
+    Ok((lanner_rules::load_bytes(&refs, options), watched))
 }
 
 /// What a configuration and its rules make, checked completely before it runs: the unit a
@@ -358,11 +412,15 @@ pub(crate) fn compile(
 
 /// Loads the configuration and the rules again, for a reload: every problem is an error,
 /// and the caller keeps what runs. The configuration's problems are logged as at start.
-pub(crate) fn reload(args: &DetectArgs, log: Logger) -> anyhow::Result<Detection> {
+pub(crate) fn reload(
+    args: &DetectArgs,
+    options: &LoadOptions,
+    log: Logger,
+) -> anyhow::Result<Detection> {
     let config = Config::load(args.config.as_deref(), &args.all_options())?;
     let settings = settings_of(&config)?;
     log_config(&config, log);
-    let (loaded, rules_paths) = load_rules(args, &settings, log)?;
+    let (loaded, rules_paths) = load_rules(args, &settings, log, options)?;
     if !loaded.successful() {
         anyhow::bail!("the rules do not load:\n{}", loaded.render().trim_end());
     }
@@ -430,8 +488,12 @@ pub(crate) fn log_config(config: &Config, log: Logger) {
 }
 
 /// `-V`: loads the files in order and reports each, as Falco does.
-fn validate(paths: &[PathBuf], settings: &Settings) -> anyhow::Result<ExitCode> {
-    let loaded = lanner_rules::load_files(paths, &LoadOptions::default());
+fn validate(
+    paths: &[PathBuf],
+    settings: &Settings,
+    options: &LoadOptions,
+) -> anyhow::Result<ExitCode> {
+    let loaded = lanner_rules::load_files(paths, options);
     let mut out = std::io::stdout().lock();
     if settings.json_output {
         writeln!(out, "{}", loaded.to_json())?;
@@ -557,19 +619,23 @@ fn append_outputs(settings: &Settings) -> anyhow::Result<Vec<AppendOutput>> {
     Ok(out)
 }
 
-/// A run of the rules over events: of a capture ([`Replay::run`]), or live
-/// ([`crate::live::run`]). Alerts leave through the detector's output pipeline; the daemon
-/// part publishes stats, serves the web server, and swaps in reloaded rules.
+/// A run of the rules over events: of a capture ([`Replay::run`]), live
+/// ([`crate::live::run`]), or of plugin sources alone ([`Replay::wait_for_plugin_sources`]).
+/// Alerts leave through the detector's output pipeline; the daemon part publishes stats,
+/// serves the web server, and swaps in reloaded rules. Plugin sources run on threads of
+/// their own ([`crate::plugins::PluginRun`]); parse and async plugins join the syscall
+/// stream here.
 pub(crate) struct Replay {
     pub(crate) detector: Detector,
     pub(crate) daemon: Daemon,
     pub(crate) log: Logger,
     pub(crate) deadline: Option<std::time::Instant>,
+    pub(crate) plugins: crate::plugins::PluginRun,
 }
 
 impl Replay {
     fn run(mut self, capture: &Path) -> anyhow::Result<ExitCode> {
-        let keep = self.detector.detection().relevant_types();
+        let keep = self.relevant_types();
         let keep_list =
             (0..lanner_event::table::EVENT_MAX as u16).map(|c| keep.contains(c)).collect();
         let mut reader = ThreadedReader::open(capture, Some(keep_list))
@@ -585,14 +651,13 @@ impl Replay {
                 state.load_tables(tables);
             }
             let ev = record.event;
-            state.process(&ev);
             source.events += 1;
             let first = *first_ts.get_or_insert(reader.first_ts().unwrap_or(ev.ts()));
-            self.detector.on_event(num, record.cpu, &ev, &state, first);
+            self.on_event(num, record.cpu, &ev, &mut state, first)?;
             checked = checked.wrapping_add(1);
             if checked.is_multiple_of(4096) {
-                if self.daemon.tick(&mut self.detector, &state, &source) {
-                    let now = self.detector.detection().relevant_types();
+                if self.daemon.tick(&mut self.detector, &state, &source, &self.plugins) {
+                    let now = self.relevant_types();
                     if (0..lanner_event::table::EVENT_MAX as u16)
                         .any(|c| now.contains(c) && !keep.contains(c))
                     {
@@ -602,24 +667,120 @@ impl Replay {
                         );
                     }
                 }
-                if self.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                if crate::daemon::stop_requested()
+                    || self.deadline.is_some_and(|d| std::time::Instant::now() >= d)
+                {
                     break;
                 }
             }
         }
+        self.plugins.stop_async()?;
+        self.async_events(&mut state, reader.number(), first_ts.unwrap_or(0))?;
+        self.log.log(&format!("Events in source 'syscall': {}", source.events));
         source.running = false;
         source.reason = "the capture has been read".to_owned();
-        self.daemon.publish(&self.detector, &state, &source);
-        self.end()
+        self.daemon.publish(&self.detector, &state, &source, &self.plugins);
+        // A replay waits for the plugin sources to reach their ends, as Falco does.
+        self.end(false)
     }
 
-    /// Flushes the outputs, then prints Falco's summary.
-    pub(crate) fn end(self) -> anyhow::Result<ExitCode> {
-        let rules = self.detector.rule_stats();
+    /// One syscall event (live or replayed): the state takes it in, parse plugins see it,
+    /// the rules run on it, then on the async events the plugins queued meanwhile.
+    #[inline]
+    pub(crate) fn on_event(
+        &mut self,
+        num: u64,
+        cpu: u16,
+        ev: &lanner_event::RawEvent<'_>,
+        state: &mut State,
+        first_ts: u64,
+    ) -> anyhow::Result<()> {
+        state.process(ev);
+        self.plugins.parse(ev, num)?;
+        self.detector.on_event(num, cpu, ev, state, first_ts);
+        if self.plugins.has_async() {
+            self.async_events(state, num, first_ts)?;
+        }
+        Ok(())
+    }
+
+    /// Runs the state, the parse plugins and the rules on the async events the plugins
+    /// queued, in the syscall stream.
+    fn async_events(&mut self, state: &mut State, num: u64, first_ts: u64) -> anyhow::Result<()> {
+        for bytes in self.plugins.take_async_events(self.log) {
+            let ev = lanner_event::RawEvent::new(&bytes)
+                .map_err(|e| anyhow::anyhow!("malformed async event: {e}"))?;
+            state.process(&ev);
+            self.plugins.parse(&ev, num)?;
+            self.detector.on_event(num, 0, &ev, state, first_ts);
+        }
+        Ok(())
+    }
+
+    /// No syscall source: the plugin sources run to their ends (or until stopped, or the
+    /// deadline) while the daemon publishes their stats and reloads.
+    fn wait_for_plugin_sources(mut self) -> anyhow::Result<ExitCode> {
+        let state = State::default();
+        let source = SourceCounters {
+            running: false,
+            reason: "the syscall source is not enabled".to_owned(),
+            ..SourceCounters::default()
+        };
+        let mut stop = false;
+        while self.plugins.running() {
+            if crate::daemon::stop_requested()
+                || self.deadline.is_some_and(|d| std::time::Instant::now() >= d)
+            {
+                stop = true;
+                break;
+            }
+            self.daemon.tick(&mut self.detector, &state, &source, &self.plugins);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        self.daemon.publish(&self.detector, &state, &source, &self.plugins);
+        self.end(stop)
+    }
+
+    /// The event types the reader must hand over: those of the detection, and those the
+    /// parse plugins want.
+    pub(crate) fn relevant_types(&self) -> TypeSet {
+        let mut types = self.detector.detection().relevant_types();
+        self.plugins.add_parse_types(&mut types);
+        types
+    }
+
+    /// Stops (`stop_plugins`: a live run, an interrupt) or waits for the plugin sources,
+    /// flushes the outputs, then prints Falco's summary.
+    pub(crate) fn end(self, stop_plugins: bool) -> anyhow::Result<ExitCode> {
+        let plugin_rules = self.plugins.finish(stop_plugins, self.log);
+        let mut rules = self.detector.rule_stats();
+        let failure = match plugin_rules {
+            Ok(plugin_rules) => {
+                merge_rule_stats(&mut rules, &plugin_rules);
+                None
+            }
+            Err(err) => Some(err),
+        };
         finish(self.detector.into_pipeline(), self.log);
         self.daemon.stop();
         print_summary(&rules)?;
-        Ok(ExitCode::SUCCESS)
+        match failure {
+            Some(err) => Err(err),
+            None => Ok(ExitCode::SUCCESS),
+        }
+    }
+}
+
+/// Adds the matches of `other` (another source's detector) to `rules`, by rule name.
+pub(crate) fn merge_rule_stats(
+    rules: &mut Vec<lanner_web::RuleStats>,
+    other: &[lanner_web::RuleStats],
+) {
+    for o in other {
+        match rules.iter_mut().find(|r| r.name == o.name) {
+            Some(r) => r.matches += o.matches,
+            None => rules.push(o.clone()),
+        }
     }
 }
 
@@ -638,40 +799,95 @@ pub(crate) struct SourceCounters {
     pub(crate) reason: String,
 }
 
-/// The rules applied to one event after the state took it in: evaluation, the counts by
-/// rule, and the alerts handed to the output pipeline. Shared by replays and live runs. A
-/// reload swaps in a new [`Detection`] (and, when the output settings changed, a new
-/// pipeline) between two events.
+/// The detection that runs and where its alerts go, as every source's detector sees it: a
+/// reload publishes the new pair here, and the plugin sources' detectors take it up before
+/// their next batch.
+pub(crate) struct Current {
+    generation: AtomicU64,
+    now: Mutex<(Arc<Detection>, Option<lanner_channels::AlertSender>)>,
+}
+
+impl Current {
+    fn get(&self) -> (u64, Arc<Detection>, Option<lanner_channels::AlertSender>) {
+        let now = self.now.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        (self.generation.load(Ordering::Acquire), now.0.clone(), now.1.clone())
+    }
+
+    fn set(&self, detection: Arc<Detection>, sender: Option<lanner_channels::AlertSender>) {
+        let mut now = self.now.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *now = (detection, sender);
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+}
+
+/// The rules of one event source applied to its events after the state took them in:
+/// evaluation, the counts by rule, and the alerts handed to the output pipeline. The
+/// syscall source's detector owns the pipeline; a plugin source's detector (on its thread)
+/// only sends to it. A reload swaps in a new [`Detection`] (and, when the output settings
+/// changed, a new pipeline) between two events.
 pub(crate) struct Detector {
     detection: Arc<Detection>,
-    /// The syscall source, when an enabled rule has it.
+    /// The event source this detector runs the rules of.
+    source_name: String,
+    /// That source, when an enabled rule has it.
     source: Option<lanner_engine::SourceId>,
     scratch: EngineScratch,
     alert_scratch: AlertScratch,
     hostname: Arc<str>,
     render: RenderOptions,
-    pipeline: Pipeline,
+    /// The syscall detector's: the output pipeline.
+    pipeline: Option<Pipeline>,
     /// No channel, no alert to build.
     sender: Option<lanner_channels::AlertSender>,
     /// Matches by rule index: a plain vector, summed on the hot path without allocation.
     counts: Vec<u64>,
     /// Matches of rules of earlier detections (before reloads), by name.
     retired: Vec<lanner_web::RuleStats>,
+    current: Arc<Current>,
+    generation: u64,
 }
 
 impl Detector {
+    /// The syscall source's detector, owning the output pipeline.
     pub(crate) fn new(detection: Arc<Detection>, pipeline: Pipeline) -> Detector {
+        let sender = pipeline.has_channels().then(|| pipeline.sender());
+        let current = Arc::new(Current {
+            generation: AtomicU64::new(0),
+            now: Mutex::new((detection.clone(), sender.clone())),
+        });
+        let mut detector = Detector::on(detection, sender, lanner_engine::SYSCALL_SOURCE, current);
+        detector.pipeline = Some(pipeline);
+        detector
+    }
+
+    /// The detector of a plugin source, following the detection in `current`.
+    pub(crate) fn for_source(current: &Arc<Current>, source: &str) -> Detector {
+        let (generation, detection, sender) = current.get();
+        let mut detector = Detector::on(detection, sender, source, current.clone());
+        detector.generation = generation;
+        detector
+    }
+
+    fn on(
+        detection: Arc<Detection>,
+        sender: Option<lanner_channels::AlertSender>,
+        source_name: &str,
+        current: Arc<Current>,
+    ) -> Detector {
         let engine = &detection.engine;
         Detector {
-            source: engine.source(lanner_engine::SYSCALL_SOURCE),
+            source: engine.source(source_name),
+            source_name: source_name.to_owned(),
             scratch: EngineScratch::for_engine(engine),
             alert_scratch: AlertScratch::default(),
             hostname: Arc::from(hostname()),
             render: RenderOptions { buffer_format: BufferFormat::Dots, max_buffer_len: Some(80) },
-            sender: pipeline.has_channels().then(|| pipeline.sender()),
-            pipeline,
+            sender,
+            pipeline: None,
             counts: vec![0; detection.outputs.len()],
             retired: Vec::new(),
+            current,
+            generation: 0,
             detection,
         }
     }
@@ -681,9 +897,14 @@ impl Detector {
         &self.detection
     }
 
-    /// The output pipeline.
-    pub(crate) fn pipeline(&self) -> &Pipeline {
-        &self.pipeline
+    /// What every source's detector follows.
+    pub(crate) fn current(&self) -> &Arc<Current> {
+        &self.current
+    }
+
+    /// The output pipeline (the syscall source's detector has it).
+    pub(crate) fn pipeline(&self) -> Option<&Pipeline> {
+        self.pipeline.as_ref()
     }
 
     /// The host name alerts carry.
@@ -692,6 +913,7 @@ impl Detector {
     }
 
     /// Runs the rules on event `num` (which `state` has just processed).
+    #[inline]
     pub(crate) fn on_event(
         &mut self,
         num: u64,
@@ -704,6 +926,7 @@ impl Detector {
         let detection = &*self.detection;
         let mut ctx = EventContext::new(num, cpu, ev, state, first_ts, 0, self.render);
         ctx.fold_enter = detection.engine.folds_enter();
+        ctx.source = &self.source_name;
         for &id in detection.engine.evaluate(source, &ctx, &mut self.scratch) {
             let i = id.0 as usize;
             self.counts[i] += 1;
@@ -715,23 +938,42 @@ impl Detector {
         }
     }
 
-    /// Runs `detection` from the next event on; with a pipeline, alerts go there from now and
-    /// the old pipeline is returned (to be flushed). Counts of the old rules are kept by name.
+    /// A plugin source's detector: takes up a reloaded detection, if there is one.
+    pub(crate) fn follow(&mut self) {
+        if self.current.generation.load(Ordering::Acquire) == self.generation {
+            return;
+        }
+        let (generation, detection, sender) = self.current.get();
+        self.adopt(detection);
+        self.sender = sender;
+        self.generation = generation;
+    }
+
+    fn adopt(&mut self, detection: Arc<Detection>) {
+        self.retired = self.rule_stats();
+        let engine = &detection.engine;
+        self.source = engine.source(&self.source_name);
+        self.scratch = EngineScratch::for_engine(engine);
+        self.counts = vec![0; detection.outputs.len()];
+        self.detection = detection;
+    }
+
+    /// Runs `detection` from the next event on (and tells the plugin sources' detectors);
+    /// with a pipeline, alerts go there from now and the old pipeline is returned (to be
+    /// flushed). Counts of the old rules are kept by name.
     pub(crate) fn replace(
         &mut self,
         detection: Arc<Detection>,
         pipeline: Option<Pipeline>,
     ) -> Option<Pipeline> {
-        self.retired = self.rule_stats();
-        let engine = &detection.engine;
-        self.source = engine.source(lanner_engine::SYSCALL_SOURCE);
-        self.scratch = EngineScratch::for_engine(engine);
-        self.counts = vec![0; detection.outputs.len()];
-        self.detection = detection;
-        pipeline.map(|new| {
+        self.adopt(detection.clone());
+        let old = pipeline.and_then(|new| {
             self.sender = new.has_channels().then(|| new.sender());
-            std::mem::replace(&mut self.pipeline, new)
-        })
+            self.pipeline.replace(new)
+        });
+        self.current.set(detection, self.sender.clone());
+        self.generation = self.current.generation.load(Ordering::Acquire);
+        old
     }
 
     /// Matches by rule: the rules that run, in their order, then rules of earlier detections
@@ -753,24 +995,20 @@ impl Detector {
                 }
             })
             .collect();
-        for old in &self.retired {
-            match out.iter_mut().find(|r| r.name == old.name) {
-                Some(r) => r.matches += old.matches,
-                None => out.push(old.clone()),
-            }
-        }
+        merge_rule_stats(&mut out, &self.retired);
         out
     }
 
     /// The pipeline, for the final flush (the sender is released).
-    pub(crate) fn into_pipeline(self) -> Pipeline {
+    pub(crate) fn into_pipeline(self) -> Option<Pipeline> {
         self.pipeline
     }
 }
 
 /// Delivers what the channels still hold, then stops them; what could not be delivered in
 /// time, and what was dropped, is logged.
-pub(crate) fn finish(pipeline: Pipeline, log: Logger) {
+pub(crate) fn finish(pipeline: Option<Pipeline>, log: Logger) {
+    let Some(pipeline) = pipeline else { return };
     let report = pipeline.shutdown(std::time::Duration::from_secs(30));
     let counters = &report.snapshot;
     if !report.is_complete() {

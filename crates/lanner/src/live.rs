@@ -12,7 +12,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -24,21 +23,6 @@ use crate::detect::{Detection, Replay, SourceCounters};
 
 /// How long the loop sleeps when every buffer is empty.
 const DRAIN_INTERVAL: Duration = Duration::from_millis(5);
-
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::Relaxed);
-}
-
-fn install_signal_handlers() {
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe {
-            libc::signal(sig, on_signal as *const () as libc::sighandler_t);
-        }
-    }
-}
 
 /// What `base_syscalls` asks for (falco.yaml).
 #[derive(Clone, Debug, Default)]
@@ -91,7 +75,6 @@ pub(crate) fn run(
     write: Option<&PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     let log = run.log;
-    install_signal_handlers();
     let tables = procfs::scan("/proc".as_ref(), "/etc".as_ref(), &procfs::ScanOptions::default());
     log.log(&format!(
         "Scanned /proc: {} threads, {} processes with open files",
@@ -141,7 +124,7 @@ pub(crate) fn run(
     let started = Instant::now();
     loop {
         let stop =
-            STOP.load(Ordering::Relaxed) || run.deadline.is_some_and(|d| Instant::now() >= d);
+            crate::daemon::stop_requested() || run.deadline.is_some_and(|d| Instant::now() >= d);
         while let Some((cpu, ev)) = probe.next_event() {
             let ev = match ev {
                 Ok(ev) => ev,
@@ -155,9 +138,8 @@ pub(crate) fn run(
             if let Some(w) = writer.as_mut() {
                 w.write_event(cpu, 0, &ev)?;
             }
-            state.process(&ev);
             let first = *first_ts.get_or_insert(ev.ts());
-            run.detector.on_event(num, cpu, &ev, &state, first);
+            run.on_event(num, cpu, &ev, &mut state, first)?;
             if num.is_multiple_of(4096) {
                 break;
             }
@@ -166,7 +148,7 @@ pub(crate) fn run(
             source.undecodable = undecodable;
             source.cpus = probe.counters()?.iter().map(cpu_stats).collect();
         }
-        if run.daemon.tick(&mut run.detector, &state, &source) {
+        if run.daemon.tick(&mut run.detector, &state, &source, &run.plugins) {
             let attached = probe.syscalls();
             let missing: Vec<&str> = syscall_set(run.detector.detection(), base)
                 .into_iter()
@@ -206,8 +188,9 @@ pub(crate) fn run(
     }
     source.running = false;
     source.reason = "stopping".to_owned();
-    run.daemon.publish(&run.detector, &state, &source);
-    run.end()?;
+    run.daemon.publish(&run.detector, &state, &source, &run.plugins);
+    // The end of a live run stops the plugin sources too.
+    run.end(true)?;
     let counters = probe.counters()?;
     let written: u64 = counters.iter().map(|c| c.events).sum();
     let drops: u64 = counters.iter().map(CpuCounters::drops).sum();

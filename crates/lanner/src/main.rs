@@ -12,6 +12,7 @@ mod inspect;
 mod live;
 mod localtime;
 mod log;
+mod plugins;
 
 use std::process::ExitCode;
 
@@ -51,6 +52,21 @@ struct Cli {
     /// With --list: also show each field's type.
     #[arg(short = 'v', long, requires = "list")]
     verbose: bool,
+
+    /// Print the plugins of the configuration (`plugins`, `load_plugins`) and exit.
+    #[arg(long = "list-plugins")]
+    list_plugins: bool,
+
+    /// Print a configured plugin's information, init schema and open parameters, and exit
+    /// (NAME is its name or library path).
+    #[arg(long = "plugin-info", value_name = "NAME")]
+    plugin_info: Option<String>,
+}
+
+/// The configuration's plugins, as `-c` and `-o` give them.
+fn configured_plugins(cli: &Cli) -> anyhow::Result<Vec<plugins::PluginConfig>> {
+    let config = lanner_config::Config::load(cli.detect.config.as_deref(), &cli.detect.options)?;
+    plugins::plugin_configs(&config)
 }
 
 /// The event sources lanner knows fields of.
@@ -61,9 +77,16 @@ fn list_fields(cli: &Cli, source: &str) -> anyhow::Result<ExitCode> {
     use lanner_fields::{ListFormat, ListOptions, write_list};
     use std::io::Write as _;
 
-    if !source.is_empty() && !SOURCES.contains(&source) {
-        anyhow::bail!("unknown event source `{source}` (known sources: {})", SOURCES.join(", "));
+    // Plugins add their fields and sources.
+    let configs = configured_plugins(cli)?;
+    let log = log::Logger { enabled: false, iso8601: false };
+    let loaded = plugins::load(&configs, log)?;
+    let mut sources: Vec<String> = SOURCES.iter().map(|s| (*s).to_owned()).collect();
+    sources.extend(plugins::sources(&loaded).into_iter().map(|(s, _)| s));
+    if !source.is_empty() && !sources.iter().any(|s| s == source) {
+        anyhow::bail!("unknown event source `{source}` (known sources: {})", sources.join(", "));
     }
+    let all: Vec<&str> = sources.iter().map(String::as_str).collect();
     let format = match (cli.names_only, cli.markdown, cli.format.as_str()) {
         (true, _, _) => ListFormat::Names,
         (false, true, _) | (false, false, "markdown") => ListFormat::Markdown,
@@ -75,7 +98,16 @@ fn list_fields(cli: &Cli, source: &str) -> anyhow::Result<ExitCode> {
     let opts = ListOptions { format, verbose: cli.verbose, include_deprecated: false };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    match write_list(&mut out, SOURCES, opts).and_then(|()| out.flush()) {
+    let builtin = if source.is_empty() || source == "syscall" {
+        write_list(&mut out, SOURCES, opts)
+    } else {
+        Ok(())
+    };
+    let filter = (!source.is_empty()).then_some(source);
+    let written = builtin
+        .and_then(|()| lanner_fields::write_plugin_list(&mut out, filter, &all, opts))
+        .and_then(|()| out.flush());
+    match written {
         // A reader such as `head` that stops early is not an error.
         Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
         _ => Ok(ExitCode::SUCCESS),
@@ -125,6 +157,12 @@ fn main() -> ExitCode {
         (Some(Command::Inspect(args)), _) => inspect::run(args),
         (Some(Command::Generate(args)), _) => generate::run(args),
         (None, Some(source)) => list_fields(&cli, source),
+        (None, None) if cli.list_plugins => {
+            configured_plugins(&cli).and_then(|c| plugins::list(&c)).map(|()| ExitCode::SUCCESS)
+        }
+        (None, None) if cli.plugin_info.is_some() => configured_plugins(&cli)
+            .and_then(|c| plugins::info(&c, cli.plugin_info.as_deref().unwrap_or_default()))
+            .map(|()| ExitCode::SUCCESS),
         (None, None) if cli.version => print_version(&cli),
         (None, None) => {
             // Falco's form for fatal errors, which scripts around it look for. Without any

@@ -77,7 +77,7 @@ pub use schema::known_properties as schema_properties;
 
 pub use diag::{Code, Diagnostic, FileResult, ItemCounts, ItemType, Location, Position, Snippet};
 pub use ruleset::{PluginRequirementStatus, Priority, Rule, Ruleset};
-pub use source::{OutputError, Source, SyscallSource};
+pub use source::{OutputError, PluginSource, Source, SyscallSource};
 pub use version::{
     BUILT_IN_PLUGINS, ENGINE_VERSION, PluginInfo, PluginRequirement, PluginRequirementAlternatives,
     Provider, Version,

@@ -6,6 +6,7 @@
 //! `syscall` source built in ([`SyscallSource`]); a plugin host adds its sources by passing
 //! more [`Source`] objects in [`crate::LoadOptions::sources`].
 
+use lanner_fields::registry::all_names;
 use lanner_fields::{Field, FieldError, Format, edit_distance, fields, lookup};
 use lanner_filter::syntax::Expr;
 use lanner_filter::{CompileError, Definitions, Filter};
@@ -28,9 +29,9 @@ pub struct OutputError {
 /// The known field closest to a misspelt one: the smallest edit distance, and among equals
 /// one the name is a prefix of (`fd.nam` → `fd.name`, not `fd.num`).
 pub(crate) fn suggest_field(name: &str) -> Option<&'static str> {
-    fields()
-        .iter()
-        .map(|f| (edit_distance(name, f.name), !f.name.starts_with(name), f.name))
+    all_names()
+        .into_iter()
+        .map(|n| (edit_distance(name, n), !n.starts_with(name), n))
         .filter(|&(d, _, n)| d > 0 && d <= 2.max(n.len() / 4))
         .min_by_key(|&(d, not_prefix, _)| (d, not_prefix))
         .map(|(_, _, n)| n)
@@ -64,9 +65,57 @@ pub trait Source: Send + Sync {
 }
 
 /// The `syscall` source: libsinsp's fields and the container plugin's, built into
-/// `lanner-fields`.
+/// `lanner-fields`, and the fields of loaded plugins that extract from syscall events.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SyscallSource;
+
+/// The event source of a loaded plugin (`k8s_audit`, `aws_cloudtrail` ...): its rules may use
+/// the generic `evt.*` fields and the fields of the plugins that extract for it (registered
+/// in `lanner-fields` by the plugin host).
+#[derive(Clone, Debug)]
+pub struct PluginSource {
+    name: String,
+}
+
+impl PluginSource {
+    /// The source called `name`.
+    pub fn new(name: impl Into<String>) -> PluginSource {
+        PluginSource { name: name.into() }
+    }
+}
+
+impl Source for PluginSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn is_field(&self, text: &str) -> bool {
+        let (name, arg) = split_arg(innermost_field(text));
+        match binds(name, arg) {
+            None | Some(Err(FieldError::Unknown { .. })) => false,
+            Some(Ok(f)) => f.applies_to(&self.name),
+            Some(Err(_)) => true,
+        }
+    }
+
+    fn compile(
+        &self,
+        expr: &Expr,
+        text: &str,
+        defs: &dyn Definitions,
+    ) -> Result<Filter, CompileError> {
+        Filter::from_expr_for_source(expr, text, defs, &self.name)
+    }
+
+    fn check_output(&self, format: &str) -> Result<(), OutputError> {
+        SyscallSource.check_output(format)
+    }
+
+    fn looks_like_field(&self, text: &str) -> bool {
+        let (name, arg) = split_arg(text.trim());
+        name.contains('.') && matches!(binds(name, arg), Some(Ok(f)) if f.applies_to(&self.name))
+    }
+}
 
 /// The field inside transformers: `tolower( proc.name)` → `proc.name`.
 fn innermost_field(text: &str) -> &str {
@@ -120,7 +169,7 @@ impl Source for SyscallSource {
         text: &str,
         defs: &dyn Definitions,
     ) -> Result<Filter, CompileError> {
-        Filter::from_expr(expr, text, defs)
+        Filter::from_expr_for_source(expr, text, defs, "syscall")
     }
 
     fn check_output(&self, format: &str) -> Result<(), OutputError> {

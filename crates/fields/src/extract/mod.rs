@@ -41,6 +41,9 @@ pub struct EventContext<'a> {
     /// an exit event recorded by older libs come from the enter event of the same syscall.
     /// Off by default (sysdig shows events as recorded); the rules engine turns it on.
     pub fold_enter: bool,
+    /// The event source the event comes from (`syscall` unless set): plugin extractors are
+    /// told it.
+    pub source: &'a str,
     /// The event's thread, once looked up.
     thread: std::cell::Cell<Option<Option<&'a Thread>>>,
     /// The fd the event is about, once looked up.
@@ -67,6 +70,7 @@ impl<'a> EventContext<'a> {
             utc_offset,
             render,
             fold_enter: false,
+            source: "syscall",
             thread: std::cell::Cell::new(None),
             event_fd: std::cell::Cell::new(None),
         }
@@ -154,6 +158,11 @@ pub fn extract(
         Class::Container => container::extract(field, ctx, out),
         Class::User | Class::Group | Class::FdList | Class::FsPath | Class::Util => {
             misc::extract(field, ctx, check, out)
+        }
+        Class::Plugin => {
+            if let Some(p) = field.plugin() {
+                p.extractor.extract(p.index, field.arg(), ctx.event, ctx.num, ctx.source, out);
+            }
         }
         Class::Static => {
             if let crate::field::FieldArg::Static { value, .. } = field.arg() {

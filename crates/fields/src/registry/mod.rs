@@ -1,7 +1,13 @@
 //! The field registry: every field's name, type, flags, description, and how its argument is
 //! written.
 
+mod plugin;
 mod table;
+
+pub use plugin::{
+    PluginExtractor, PluginField, PluginFieldSpec, RegisterError, plugin_field, plugin_fields,
+    register_plugin_fields,
+};
 
 use lanner_event::ParamType;
 
@@ -62,6 +68,9 @@ pub enum Class {
     FdList,
     /// `static.*`: the `static_fields` of the configuration.
     Static,
+    /// The fields of a loaded plugin ([`register_plugin_fields`]); listed apart from
+    /// [`Class::ALL`], one class per plugin.
+    Plugin,
 }
 
 impl Class {
@@ -98,6 +107,7 @@ impl Class {
             Class::Util => "util",
             Class::FdList => "fdlist",
             Class::Static => "static",
+            Class::Plugin => "plugin",
         }
     }
 
@@ -134,6 +144,7 @@ impl Class {
             }
             Class::Util => "",
             Class::Static => "Fields whose values the configuration sets (`static_fields`).",
+            Class::Plugin => "Fields of a loaded plugin.",
         }
     }
 
@@ -175,9 +186,16 @@ pub fn fields() -> &'static [FieldDef] {
     table::FIELDS
 }
 
-/// The field with exactly this name.
+/// The field with exactly this name: a built-in field, else a field of a loaded plugin.
 pub fn lookup(name: &str) -> Option<&'static FieldDef> {
-    table::FIELDS.iter().find(|f| f.name == name)
+    table::FIELDS.iter().find(|f| f.name == name).or_else(|| plugin_field(name).map(|p| p.def))
+}
+
+/// Every field name: the built-in ones, then those of loaded plugins (for "did you mean").
+pub fn all_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = table::FIELDS.iter().map(|f| f.name).collect();
+    names.extend(plugin_fields().iter().map(|p| p.def.name));
+    names
 }
 
 /// The definition of a field id.
@@ -541,4 +559,6 @@ pub enum FieldId {
     UtilCnt,
     /// `static.NAME`: a value of `static_fields`.
     Static,
+    /// A field of a loaded plugin; which one is in the [`FieldDef`] and the [`PluginField`].
+    Plugin,
 }

@@ -1,0 +1,300 @@
+//! Falco plugins through the real `lanner` binary: plugins built with the `falco_plugin` SDK
+//! (`test-plugins/`) loaded as `.so` files from a `falco.yaml`, their sources run on threads
+//! of their own, rules on their fields, `required_plugin_versions`, `--list-plugins`,
+//! `--plugin-info`, `--list`.
+
+#![expect(clippy::unwrap_used, reason = "a test fails loudly on any error")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// Builds the test plugins once, in a target directory of their own (so the build does not
+/// wait for the one running this test), and returns where the `.so` files are.
+fn plugins_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let target = root.join("target/test-plugins");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let status = Command::new(cargo)
+            .current_dir(&root)
+            .args(["build", "--quiet"])
+            .args(["-p", "lanner-test-plugin-counter", "-p", "lanner-test-plugin-parse"])
+            .args(["-p", "lanner-test-plugin-async", "-p", "lanner-test-plugin-future"])
+            .arg("--target-dir")
+            .arg(&target)
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the test plugins failed");
+        target.join("debug")
+    })
+}
+
+fn lib(name: &str) -> String {
+    plugins_dir().join(format!("liblanner_test_plugin_{name}.so")).display().to_string()
+}
+
+/// A directory with `falco.yaml` (the plugins section `plugins` plus `extra`) and
+/// `rules.yaml`.
+fn setup(name: &str, extra: &str, rules: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lanner-plugins-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = format!(
+        "plugins:
+  - name: counter
+    library_path: {counter}
+    init_config: {{count: 12}}
+  - name: parsecount
+    library_path: {parse}
+  - name: ticker
+    library_path: {ticker}
+    init_config: '{{\"count\": 3}}'
+rules_files: [{rules}]
+stdout_output: {{enabled: true}}
+syslog_output: {{enabled: false}}
+{extra}
+",
+        counter = lib("counter"),
+        parse = lib("parse"),
+        ticker = lib("async"),
+        rules = dir.join("rules.yaml").display(),
+    );
+    std::fs::write(dir.join("falco.yaml"), config).unwrap();
+    std::fs::write(dir.join("rules.yaml"), rules).unwrap();
+    dir
+}
+
+fn lanner(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lanner"))
+        .arg("-c")
+        .arg(dir.join("falco.yaml"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const COUNTER_RULE: &str = "
+- rule: counter twelve
+  desc: the twelfth step
+  condition: counter.n = 12 and counter.even = true and counter.divisors intersects (6) and counter.digit[1] = 2 and counter.tag[k] = k12
+  output: n=%counter.n text=%counter.text tag=%counter.tag[x] list=%counter.divisors
+  priority: WARNING
+  source: counter
+- rule: counter even
+  desc: every even step
+  condition: counter.even = true
+  output: even %counter.n
+  priority: NOTICE
+  source: counter
+";
+
+#[test]
+fn rules_fire_on_a_plugin_source() {
+    let dir = setup("source", "load_plugins: [counter]\nengine: {kind: nodriver}", COUNTER_RULE);
+    let out = lanner(&dir, &[]);
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains(": Warning n=12 text=tick 12 tag=x12 list=(1,2,3,4,6,12)\n"),
+        "{stdout}"
+    );
+    // rule_matching first: the twelfth step raises the first rule only.
+    assert_eq!(stdout.matches("Notice even").count(), 5, "{stdout}");
+    assert!(stdout.contains("   counter twelve: 1\n   counter even: 5\n"), "{stdout}");
+    assert!(stderr.contains("Events in source 'counter': 12"), "{stderr}");
+    assert!(stderr.contains("Plugin 'counter' metric emitted: 12"), "{stderr}");
+    assert!(!stderr.contains("LOAD_UNKNOWN_SOURCE"), "{stderr}");
+}
+
+#[test]
+fn plugin_and_syscall_sources_run_side_by_side() {
+    let capture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/scap/cat_write.scap");
+    let rules = format!(
+        "{COUNTER_RULE}
+- rule: opens
+  desc: opens
+  condition: evt.type in (open, openat) and proc.name = cat
+  output: open %fd.name
+  priority: INFO
+"
+    );
+    let dir = setup("both", "load_plugins: [counter]", &rules);
+    let out = lanner(&dir, &["-e", capture.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("   counter even: 5\n"), "{stdout}");
+    assert!(stdout.contains("   opens: "), "{stdout}");
+    assert!(stderr.contains("Events in source 'counter': 12"), "{stderr}");
+    assert!(stderr.contains("Events in source 'syscall': "), "{stderr}");
+    // --disable-source leaves a source closed.
+    let out = lanner(&dir, &["-e", capture.to_str().unwrap(), "--disable-source", "counter"]);
+    let stdout = text(&out.stdout);
+    assert!(!stdout.contains("counter even"), "{stdout}");
+    assert!(stdout.contains("   opens: "), "{stdout}");
+}
+
+#[test]
+fn without_the_plugin_its_rules_are_skipped() {
+    let dir = setup("unloaded", "load_plugins: []\nengine: {kind: nodriver}", COUNTER_RULE);
+    let out = lanner(&dir, &["-V", dir.join("rules.yaml").to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("LOAD_UNKNOWN_SOURCE"), "{stdout}");
+}
+
+#[test]
+fn a_plugin_sources_rules_see_only_its_fields() {
+    let rules = "
+- rule: wrong
+  desc: a syscall field in a counter rule
+  condition: proc.name = cat
+  output: x
+  priority: INFO
+  source: counter
+";
+    let dir = setup("fields", "load_plugins: [counter]", rules);
+    let out = lanner(&dir, &["-V", dir.join("rules.yaml").to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success());
+    assert!(stdout.contains("proc.name"), "{stdout}");
+    // A misspelt plugin field gets a suggestion.
+    let rules = COUNTER_RULE.replace("counter.even = true\n", "counter.evn = true\n");
+    let dir = setup("typo", "load_plugins: [counter]", &rules);
+    let out = lanner(&dir, &["-V", dir.join("rules.yaml").to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("did you mean `counter.even`"), "{stdout}");
+}
+
+#[test]
+fn required_plugin_versions_are_checked_against_the_loaded_plugin() {
+    let ok = format!(
+        "- required_plugin_versions:\n  - name: counter\n    version: 0.2.0\n{COUNTER_RULE}"
+    );
+    let dir = setup("req-ok", "load_plugins: [counter]\nengine: {kind: nodriver}", &ok);
+    let out = lanner(&dir, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let bad = format!(
+        "- required_plugin_versions:\n  - name: counter\n    version: 0.4.0\n{COUNTER_RULE}"
+    );
+    let dir = setup("req-bad", "load_plugins: [counter]\nengine: {kind: nodriver}", &bad);
+    let out = lanner(&dir, &[]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(
+            "Plugin 'counter' version '0.3.0' is not compatible with required plugin version '0.4.0'"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn errors_name_the_plugin_and_its_last_error() {
+    let dir = setup("fail", "load_plugins: [counter]\nengine: {kind: nodriver}", COUNTER_RULE);
+    let out = lanner(&dir, &["-o", "plugins[0].init_config={count: 1, fail_open: true}"]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(
+            "plugin `counter`: plugin_open failed (rc 1): counter refuses to open: fail_open is set"
+        ),
+        "{stderr}"
+    );
+    // The init config is checked against the plugin's schema.
+    let out = lanner(&dir, &["-o", "plugins[0].init_config={count: many}"]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("plugin `counter`: invalid init config: /count: "), "{stderr}");
+    // A plugin requiring a newer plugin API is refused with libs' message.
+    let out = lanner(&dir, &["-o", &format!("plugins[0].library_path={}", lib("future"))]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("framework's minor is less than the requested one"), "{stderr}");
+    // An unknown name in load_plugins.
+    let out = lanner(&dir, &["-o", "load_plugins[]=nosuch"]);
+    assert!(
+        text(&out.stderr)
+            .contains("Cannot load plugin 'nosuch': plugin config not found for given name")
+    );
+}
+
+#[test]
+fn parse_plugin_state_reaches_syscall_rules() {
+    let capture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/scap/cat_write.scap");
+    let rules = "
+- rule: hundredth
+  desc: the hundredth event parsed
+  condition: parsecount.seen = 100
+  output: seen %parsecount.seen opens %parsecount.opens
+  priority: INFO
+";
+    let dir = setup("parse", "load_plugins: [parsecount]", rules);
+    let out = lanner(&dir, &["-e", capture.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("   hundredth: 1\n"), "{stdout}");
+    assert!(stdout.contains("Informational seen 100 opens "), "{stdout}");
+}
+
+#[test]
+fn async_events_reach_rules() {
+    let capture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/scap/cat_write.scap");
+    let rules = "
+- rule: tick
+  desc: an async ticker event
+  condition: evt.is_async = true and evt.asynctype = ticker
+  output: got %ticker.data
+  priority: INFO
+";
+    let dir = setup("async", "load_plugins: [ticker]", rules);
+    let out = lanner(&dir, &["-e", capture.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("   tick: 3\n"), "{stdout}");
+    for i in 1..=3 {
+        assert!(stdout.contains(&format!("Informational got tick {i}\n")), "{stdout}");
+    }
+}
+
+#[test]
+fn lists_plugins_and_their_fields() {
+    let dir = setup("list", "", COUNTER_RULE);
+    let out = lanner(&dir, &["--list-plugins"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.starts_with("3 Plugins Loaded:\n\nName: counter\n"), "{stdout}");
+    assert!(stdout.contains(
+        "Version: 0.3.0\nCapabilities: \n  - Event Sourcing (ID=999, source='counter')\n  - Field Extraction\n"
+    ));
+    assert!(stdout.contains("Name: parsecount\n"));
+    assert!(stdout.contains("  - Event Parsing\n"));
+    assert!(stdout.contains("  - Async Events\n"));
+    let out = lanner(&dir, &["--plugin-info", "counter"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.starts_with("Name: counter\nDescription: Counts to a number, one event per step\n")
+    );
+    assert!(stdout.contains("\nInit config schema type: JSON\n{"), "{stdout}");
+    assert!(stdout.contains("No suggested open params available"), "{stdout}");
+    let out = lanner(&dir, &["--plugin-info", "nosuch"]);
+    assert!(text(&out.stderr).contains("can't find plugin and print its info: nosuch"));
+    let out = lanner(&dir, &["--list", "counter"]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("Field Class:                  counter\n"), "{stdout}");
+    assert!(stdout.contains("Event Sources:                counter \n"), "{stdout}");
+    assert!(
+        stdout.contains("counter.divisors              (EPF_IS_LIST) The divisors of the number")
+    );
+    assert!(!stdout.contains("proc.name"), "{stdout}");
+    let out = lanner(&dir, &["--list", "-N"]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("\nproc.name\n") && stdout.contains("\ncounter.tag\n"));
+    assert!(stdout.contains("\nparsecount.seen\n") && stdout.contains("\nticker.data\n"));
+}
