@@ -107,7 +107,7 @@ pub(crate) struct Daemon {
 }
 
 impl Daemon {
-    /// Starts the web server (live runs, as Falco) and the reloader.
+    /// Starts the web server (live and nodriver runs, as Falco) and the reloader.
     pub(crate) fn start(
         args: &DetectArgs,
         detection: &Detection,
@@ -120,7 +120,9 @@ impl Daemon {
         let base = base_stats(settings, live);
         let hub = StatsHub::new(base.clone());
         let metrics_options = metrics_options(settings);
-        let web = (live && settings.webserver.enabled)
+        // Falco serves outside capture mode: live, and nodriver (plugin sources).
+        let serve = live || settings.engine_kind == EngineKind::Nodriver;
+        let web = (serve && settings.webserver.enabled)
             .then(|| start_web(settings, metrics_options, &hub, log))
             .flatten();
         let (tx, rx) = mpsc::channel();

@@ -192,15 +192,17 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .filter(|(source, _)| args.source_enabled(source))
         .collect();
-    // The syscall source runs unless disabled, or `nodriver` leaves it out.
-    let syscalls = args.source_enabled(lanner_engine::SYSCALL_SOURCE)
-        && settings.engine_kind != EngineKind::Nodriver;
+    // The syscall source runs unless disabled; with `nodriver` it has no events (Falco's
+    // nodriver engine), so a run of it alone idles until stopped, as Falco's does.
+    let syscall_enabled = args.source_enabled(lanner_engine::SYSCALL_SOURCE);
+    let syscalls = syscall_enabled && settings.engine_kind != EngineKind::Nodriver;
     let live =
         syscalls && matches!(settings.engine_kind, EngineKind::Kmod | EngineKind::ModernEbpf);
-    if !syscalls && plugin_sources.is_empty() {
+    let idle = syscall_enabled && !syscalls && plugin_sources.is_empty();
+    if !syscall_enabled && plugin_sources.is_empty() {
         anyhow::bail!(
-            "no event source to open: the syscall source is disabled (engine.kind nodriver or \
-             --disable-source syscall) and no loaded plugin provides an enabled source"
+            "no event source to open: the syscall source is disabled and no loaded plugin \
+             provides an enabled source"
         );
     }
     if syscalls && settings.engine_kind == EngineKind::Replay {
@@ -225,7 +227,7 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
     )?;
     let replay = Replay { detector, daemon, log, deadline, plugins };
     if !syscalls {
-        return replay.wait_for_plugin_sources();
+        return replay.wait_for_plugin_sources(idle);
     }
     if live {
         let base = crate::live::BaseSyscalls {
@@ -717,17 +719,21 @@ impl Replay {
         Ok(())
     }
 
-    /// No syscall source: the plugin sources run to their ends (or until stopped, or the
-    /// deadline) while the daemon publishes their stats and reloads.
-    fn wait_for_plugin_sources(mut self) -> anyhow::Result<ExitCode> {
+    /// No syscall events: the plugin sources run to their ends (or until stopped, or the
+    /// deadline) while the daemon publishes their stats and reloads. `idle`: there is no
+    /// plugin source either (`nodriver` alone), and the run lasts until stopped.
+    fn wait_for_plugin_sources(mut self, idle: bool) -> anyhow::Result<ExitCode> {
         let state = State::default();
         let source = SourceCounters {
-            running: false,
-            reason: "the syscall source is not enabled".to_owned(),
+            running: idle,
+            reason: if idle { String::new() } else { "the syscall source is disabled".to_owned() },
             ..SourceCounters::default()
         };
+        if idle {
+            self.log.log("Opening 'syscall' source with no driver (nodriver): no events");
+        }
         let mut stop = false;
-        while self.plugins.running() {
+        while idle || self.plugins.running() {
             if crate::daemon::stop_requested()
                 || self.deadline.is_some_and(|d| std::time::Instant::now() >= d)
             {

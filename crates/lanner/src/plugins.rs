@@ -3,8 +3,8 @@
 //! that runs a plugin's event source.
 //!
 //! A relative `library_path` is looked for, in order: next to the configuration file that
-//! named it, in a `plugins` directory next to the `lanner` binary, and in Falco's plugin
-//! directory (`/usr/share/falco/plugins`). The first that exists wins; Falco itself looks in
+//! named it, next to the `lanner` binary (where `cargo build` puts lanner's own plugins), in
+//! a `plugins` directory there, and in Falco's plugin directory (`/usr/share/falco/plugins`). The first that exists wins; Falco itself looks in
 //! its plugin directory only.
 //!
 //! The `container` plugin of Falco's default configuration is built into lanner (its fields
@@ -119,6 +119,7 @@ fn resolve_library(path: &Path, config_dir: Option<&Path>) -> PathBuf {
         candidates.push(dir.join(path));
     }
     if let Some(dir) = std::env::current_exe().ok().as_deref().and_then(Path::parent) {
+        candidates.push(dir.join(path));
         candidates.push(dir.join("plugins").join(path));
     }
     candidates.push(Path::new("/usr/share/falco/plugins").join(path));

@@ -5,34 +5,14 @@
 
 #![expect(clippy::unwrap_used, reason = "a test fails loudly on any error")]
 
+#[allow(dead_code, reason = "each test binary uses part of the shared helpers")]
+mod plugin_libs;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
-
-/// Builds the test plugins once, in a target directory of their own (so the build does not
-/// wait for the one running this test), and returns where the `.so` files are.
-fn plugins_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let target = root.join("target/test-plugins");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let status = Command::new(cargo)
-            .current_dir(&root)
-            .args(["build", "--quiet"])
-            .args(["-p", "lanner-test-plugin-counter", "-p", "lanner-test-plugin-parse"])
-            .args(["-p", "lanner-test-plugin-async", "-p", "lanner-test-plugin-future"])
-            .arg("--target-dir")
-            .arg(&target)
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the test plugins failed");
-        target.join("debug")
-    })
-}
 
 fn lib(name: &str) -> String {
-    plugins_dir().join(format!("liblanner_test_plugin_{name}.so")).display().to_string()
+    plugin_libs::test_plugin(name).display().to_string()
 }
 
 /// A directory with `falco.yaml` (the plugins section `plugins` plus `extra`) and
