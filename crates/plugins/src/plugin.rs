@@ -165,6 +165,10 @@ struct Api {
 
 /// A loaded plugin.
 pub struct Plugin {
+    /// The values extracted for the current event, by field and argument: rules ask for the
+    /// same fields again and again (`ka.verb` in most k8s audit rules), the plugin is asked
+    /// once per event.
+    memo: Memo,
     api: Api,
     name: String,
     version: String,
@@ -465,6 +469,7 @@ impl Plugin {
             extract_types: Vec::new(),
             extract_sources,
             parse_types: Vec::new(),
+            memo: Memo::default(),
             parse_sources,
             async_events,
             async_sources,
@@ -728,10 +733,33 @@ impl Plugin {
     ) -> Result<(), PluginError> {
         out.clear();
         self.require_init()?;
-        let Some(extract) = self.api.extract_fields else { return Ok(()) };
-        if !self.extracts(event.event_type(), source) {
+        if self.api.extract_fields.is_none() || !self.extracts(event.event_type(), source) {
             return Ok(());
         }
+        let key = (num, event.as_bytes().as_ptr() as usize, event.as_bytes().len());
+        if self.memo.event != Some(key) {
+            self.memo.event = Some(key);
+            self.memo.used = 0;
+        }
+        if let Some(values) = self.memo.get(index, arg) {
+            out.clone_from(values);
+            return Ok(());
+        }
+        self.extract_uncached(index, arg, event, num, source, out)?;
+        self.memo.put(index, arg, out);
+        Ok(())
+    }
+
+    fn extract_uncached(
+        &mut self,
+        index: u32,
+        arg: &FieldArg,
+        event: &RawEvent<'_>,
+        num: u64,
+        source: &str,
+        out: &mut Values,
+    ) -> Result<(), PluginError> {
+        let Some(extract) = self.api.extract_fields else { return Ok(()) };
         let Some(info) = self.fields.get(index as usize) else {
             return Err(self.invalid(format!("no field number {index}")));
         };
@@ -1000,6 +1028,35 @@ impl SharedPlugin {
     /// The plugin, for one call or a few.
     pub fn lock(&self) -> std::sync::MutexGuard<'_, Plugin> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A plugin's extracted values for one event (number, bytes), kept for the other rules.
+/// Entries are reused from event to event, so that a steady stream allocates nothing.
+#[derive(Debug, Default)]
+struct Memo {
+    event: Option<(u64, usize, usize)>,
+    entries: Vec<(u32, FieldArg, Values)>,
+    /// Entries of the current event: the first `used`.
+    used: usize,
+}
+
+impl Memo {
+    fn get(&self, index: u32, arg: &FieldArg) -> Option<&Values> {
+        self.entries[..self.used].iter().find(|(i, a, _)| *i == index && a == arg).map(|e| &e.2)
+    }
+
+    fn put(&mut self, index: u32, arg: &FieldArg, values: &Values) {
+        if let Some(entry) = self.entries.get_mut(self.used) {
+            entry.0 = index;
+            if entry.1 != *arg {
+                entry.1 = arg.clone();
+            }
+            entry.2.clone_from(values);
+        } else {
+            self.entries.push((index, arg.clone(), values.clone()));
+        }
+        self.used += 1;
     }
 }
 

@@ -149,6 +149,13 @@ fn extracts_typed_values_lists_and_arguments() {
     assert_eq!(get(&mut p, 3, FieldArg::None), "Uint(1),Uint(2),Uint(3),Uint(4),Uint(6),Uint(12)");
     assert_eq!(get(&mut p, 4, FieldArg::Index(1)), format!("{:?}", Value::Bytes(b"2")));
     assert_eq!(get(&mut p, 5, FieldArg::Key("k".into())), format!("{:?}", Value::Bytes(b"k12")));
+    // Asked again (as every rule using the field does): the same values, from the memo.
+    assert_eq!(get(&mut p, 3, FieldArg::None), "Uint(1),Uint(2),Uint(3),Uint(4),Uint(6),Uint(12)");
+    assert_eq!(get(&mut p, 4, FieldArg::Index(0)), format!("{:?}", Value::Bytes(b"1")));
+    // Another event: its own values.
+    let other = lanner_event::RawEvent::new(&events[4]).unwrap();
+    p.extract(0, &FieldArg::None, &other, 5, "counter", &mut out).unwrap();
+    assert_eq!(out.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>(), ["Uint(5)"]);
     // Not an event of its source: no value.
     p.extract(0, &FieldArg::None, &ev, 12, "syscall", &mut out).unwrap();
     assert!(out.is_empty());
