@@ -271,10 +271,12 @@ impl Daemon {
         plugins: &PluginRun,
     ) {
         let outputs = detector.pipeline().map(Pipeline::snapshot).unwrap_or_default();
-        let readiness = readiness(source, &outputs, &self.last_outputs);
+        let readiness = readiness(source, plugins.running(), &outputs, &self.last_outputs);
         let st = state.stats();
         let (mut sources, plugin_rules) = plugins.stats();
-        sources.insert(0, SourceStats { name: "syscall".into(), events: source.events });
+        if !source.disabled {
+            sources.insert(0, SourceStats { name: "syscall".into(), events: source.events });
+        }
         let mut rules = detector.rule_stats();
         crate::detect::merge_rule_stats(&mut rules, &plugin_rules);
         let threads = state.threads();
@@ -339,9 +341,17 @@ fn outputs_part(s: &Settings) -> impl PartialEq + use<> {
 }
 
 /// Ready: the source runs and the outputs deliver.
-fn readiness(source: &SourceCounters, now: &Snapshot, before: &Snapshot) -> Readiness {
+/// The run is ready when an event source runs: the syscall source, or a plugin source
+/// (`plugins_running`).
+fn readiness(
+    source: &SourceCounters,
+    plugins_running: bool,
+    now: &Snapshot,
+    before: &Snapshot,
+) -> Readiness {
     let mut reasons = Vec::new();
-    if !source.running {
+    let running = source.running || plugins_running;
+    if !running {
         reasons.push(if source.reason.is_empty() {
             "the event source is not running".to_owned()
         } else {
@@ -363,7 +373,7 @@ fn readiness(source: &SourceCounters, now: &Snapshot, before: &Snapshot) -> Read
             reasons.push(format!("output `{}` is failing", c.name));
         }
     }
-    Readiness { source_running: source.running, outputs_ok, reason: reasons.join("; ") }
+    Readiness { source_running: running, outputs_ok, reason: reasons.join("; ") }
 }
 
 fn metrics_options(settings: &Settings) -> MetricsOptions {

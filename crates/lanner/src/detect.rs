@@ -727,6 +727,7 @@ impl Replay {
         let source = SourceCounters {
             running: idle,
             reason: if idle { String::new() } else { "the syscall source is disabled".to_owned() },
+            disabled: !idle,
             ..SourceCounters::default()
         };
         if idle {
@@ -803,6 +804,8 @@ pub(crate) struct SourceCounters {
     pub(crate) running: bool,
     /// Why not.
     pub(crate) reason: String,
+    /// The syscall source is not part of this run (plugin sources only).
+    pub(crate) disabled: bool,
 }
 
 /// The detection that runs and where its alerts go, as every source's detector sees it: a
