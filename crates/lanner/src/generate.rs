@@ -63,7 +63,11 @@ pub(crate) const ACTIONS: &[Action] = &[
         "Read of cloud or cluster credentials",
         "cat /root/.aws/credentials (made for the action if missing)",
     ),
-    act("search-private-keys", "Search for private keys or passwords", "grep for id_rsa"),
+    act(
+        "search-private-keys",
+        "Search for private keys or passwords",
+        "find a file named id_rsa (in a directory that does not exist)",
+    ),
     act(
         "modify-ld-preload",
         "Dynamic linker preload file modified",
@@ -321,8 +325,10 @@ fn perform(name: &str) -> anyhow::Result<()> {
             r.map(drop)
         }
         "search-private-keys" => {
-            // grep exits 2 on the missing directory: the search is what counts
-            tool("grep", &["-r", "id_rsa", "/nonexistent/lanner-generate"]).map(drop)
+            // `find -name id_rsa`, the shape upstream's rule knows (its grep branch wants
+            // "BEGIN ... PRIVATE" in the arguments, lanner's the key's name); find exits 1 on
+            // the missing directory: the search is what counts, and nothing is walked
+            tool("find", &["/nonexistent/lanner-generate", "-name", "id_rsa"]).map(drop)
         }
         "modify-ld-preload" => {
             let made = !Path::new("/etc/ld.so.preload").exists();

@@ -216,6 +216,7 @@ fn upstream_falco_rules_catch_generated_actions_live() {
     let live = Live::start(&["-r", rules]);
     generate(&[
         "read-sensitive-file",
+        "search-private-keys",
         "symlink-sensitive-file",
         "clear-log-file",
         "exec-from-memfd",
@@ -228,6 +229,7 @@ fn upstream_falco_rules_catch_generated_actions_live() {
     let rules = by_rule(&alerts);
     for rule in [
         "Read sensitive file untrusted",
+        "Search Private Keys or Passwords",
         "Create Symlink Over Sensitive Files",
         "Clear Log Activities",
         "Fileless execution via memfd_create",
@@ -242,6 +244,9 @@ fn upstream_falco_rules_catch_generated_actions_live() {
     assert!(shadow.iter().any(
         |a| field(a, "proc.name") == Some("cat") && field(a, "fd.name") == Some("/etc/shadow")
     ));
+    let search = &rules["Search Private Keys or Passwords"];
+    assert!(search.iter().any(|a| field(a, "proc.name") == Some("find")
+        && field(a, "proc.cmdline") == Some("find /nonexistent/lanner-generate -name id_rsa")));
     let terminal = &rules["Terminal shell in container"];
     assert!(
         terminal
