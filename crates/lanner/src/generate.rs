@@ -13,7 +13,9 @@
 //! The container actions run their process in a throwaway container made the way runtimes
 //! make them, minus the image: a cgroup named like Docker's (`docker-<64 hex>.scope`, in every
 //! cgroup hierarchy mounted) and its own mount and UTS namespaces, so a mount inside it stays
-//! inside it. The cgroups are removed afterwards.
+//! inside it. The cgroups are removed afterwards. `dropped-executable` gives its container a
+//! root the way runtimes do, an overlayfs over the image (here a copy of `true`), and runs a
+//! program written into it at run time: the overlay's upper layer.
 
 use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -63,7 +65,11 @@ pub(crate) const ACTIONS: &[Action] = &[
         "Read of cloud or cluster credentials",
         "cat /root/.aws/credentials (made for the action if missing)",
     ),
-    act("search-private-keys", "Search for private keys or passwords", "grep for id_rsa"),
+    act(
+        "search-private-keys",
+        "Search for private keys or passwords",
+        "find a file named id_rsa (in a directory that does not exist)",
+    ),
     act(
         "modify-ld-preload",
         "Dynamic linker preload file modified",
@@ -136,6 +142,12 @@ pub(crate) const ACTIONS: &[Action] = &[
         "container-mount",
         "Mount inside a container",
         "mount a tmpfs in a throwaway container (its own mount namespace)",
+    ),
+    act(
+        "dropped-executable",
+        "Dropped executable run in container",
+        "in a throwaway container whose root is an overlayfs (on a tmpfs of its own), run the \
+         image's copy of true, then a copy written at run time",
     ),
     act(
         "container-runtime-socket",
@@ -321,8 +333,10 @@ fn perform(name: &str) -> anyhow::Result<()> {
             r.map(drop)
         }
         "search-private-keys" => {
-            // grep exits 2 on the missing directory: the search is what counts
-            tool("grep", &["-r", "id_rsa", "/nonexistent/lanner-generate"]).map(drop)
+            // `find -name id_rsa`, the shape upstream's rule knows (its grep branch wants
+            // "BEGIN ... PRIVATE" in the arguments, lanner's the key's name); find exits 1 on
+            // the missing directory: the search is what counts, and nothing is walked
+            tool("find", &["/nonexistent/lanner-generate", "-name", "id_rsa"]).map(drop)
         }
         "modify-ld-preload" => {
             let made = !Path::new("/etc/ld.so.preload").exists();
@@ -445,6 +459,20 @@ fn perform(name: &str) -> anyhow::Result<()> {
             std::fs::create_dir_all(&dir)?;
             let c = Container::new()?;
             let r = c.run(Command::new("mount").args(["-t", "tmpfs", "lanner-generate"]).arg(&dir));
+            let _ = std::fs::remove_dir(&dir);
+            r
+        }
+        "dropped-executable" => {
+            // not in /tmp: running from there is what another rule looks for; the container
+            // mounts its file systems here, in its own mount namespace only
+            let dir = unique("/run", "overlay");
+            std::fs::create_dir_all(&dir)?;
+            let c = Container::new()?;
+            let r = c.run(
+                Command::new("/proc/self/exe")
+                    .args(["generate", "--child", "dropped-executable"])
+                    .env("LANNER_GENERATE_DIR", &dir),
+            );
             let _ = std::fs::remove_dir(&dir);
             r
         }
@@ -776,6 +804,47 @@ fn child(action: &str) -> anyhow::Result<()> {
             drop(conn);
             Ok(())
         }
+        "dropped-executable" => {
+            // as a runtime makes a container's root: the image read-only below, a writable
+            // layer above, both seen through an overlayfs; here all of it on a tmpfs mounted in
+            // the container's own mount namespace, so nothing reaches the host's disks and
+            // everything goes with the namespace
+            let dir = PathBuf::from(
+                std::env::var_os("LANNER_GENERATE_DIR")
+                    .context("LANNER_GENERATE_DIR is not set")?,
+            );
+            mount("lanner-generate", &dir, "tmpfs", "mode=0755")?;
+            let (lower, upper, work, root) =
+                (dir.join("lower"), dir.join("upper"), dir.join("work"), dir.join("merged"));
+            for d in [&lower, &upper, &work, &root] {
+                std::fs::create_dir(d).with_context(|| format!("cannot create {}", d.display()))?;
+            }
+            // the image's own program
+            copy_executable(&lower.join("image-true"))?;
+            let options = format!(
+                "lowerdir={},upperdir={},workdir={}",
+                lower.display(),
+                upper.display(),
+                work.display()
+            );
+            mount("overlay", &root, "overlay", &options)?;
+            // a program dropped at run time: written through the container's root, it lands in
+            // the upper layer
+            copy_executable(&root.join("dropped-true"))?;
+            let mut r = Ok(());
+            for name in ["image-true", "dropped-true"] {
+                let status = Command::new(root.join(name)).status();
+                if !status.as_ref().is_ok_and(std::process::ExitStatus::success) {
+                    r = Err(anyhow::anyhow!("{name} failed: {status:?}"));
+                }
+            }
+            for d in [&root, &dir] {
+                let path = cstring(d)?;
+                // SAFETY: umount2 with a NUL-terminated path.
+                unsafe { libc::umount2(path.as_ptr(), libc::MNT_DETACH) };
+            }
+            r
+        }
         "runtime-socket" => {
             let path = std::env::var("LANNER_GENERATE_ADDR")?;
             let conn = std::os::unix::net::UnixStream::connect(&path)
@@ -810,6 +879,32 @@ fn child(action: &str) -> anyhow::Result<()> {
         }
         other => bail!("no child part for `{other}`"),
     }
+}
+
+fn cstring(path: &Path) -> anyhow::Result<std::ffi::CString> {
+    std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .with_context(|| format!("{} has a NUL byte", path.display()))
+}
+
+/// mount(2) of a file system of type `fstype` from `source` on `target`, with `options`.
+fn mount(source: &str, target: &Path, fstype: &str, options: &str) -> anyhow::Result<()> {
+    let (src, tgt) = (std::ffi::CString::new(source)?, cstring(target)?);
+    let (ty, opts) = (std::ffi::CString::new(fstype)?, std::ffi::CString::new(options)?);
+    // SAFETY: mount with NUL-terminated strings that live for the call.
+    let rc =
+        unsafe { libc::mount(src.as_ptr(), tgt.as_ptr(), ty.as_ptr(), 0, opts.as_ptr().cast()) };
+    if rc != 0 {
+        bail!("mount -t {fstype} {source} {} ({options}): {}", target.display(), errno());
+    }
+    Ok(())
+}
+
+/// A copy of /bin/true at `path`, mode 0755 (its owner may write it, everyone may run it).
+fn copy_executable(path: &Path) -> anyhow::Result<()> {
+    std::fs::copy("/bin/true", path)
+        .with_context(|| format!("cannot copy /bin/true to {}", path.display()))?;
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    Ok(())
 }
 
 fn wait(pid: libc::pid_t) -> anyhow::Result<()> {

@@ -1,7 +1,9 @@
 //! End to end on this machine: lanner runs live on its kernel probe, `lanner generate` performs
 //! every harmless attack, and each expected rule must fire with the right process and file,
 //! for lanner's default rules and for upstream's `falco_rules.yaml`; the capture recorded
-//! meanwhile (`-w`) must replay to the same alerts, and the probe must drop nothing.
+//! meanwhile (`-w`) must replay to the same alerts, and the probe must drop nothing. The exe
+//! flags the probe gives execve (writable, overlay upper or lower layer) are checked case by
+//! case.
 //!
 //! Needs root, BPF and a kernel with BTF (CI has them). Elsewhere the test says loudly that it
 //! skipped.
@@ -90,12 +92,28 @@ fn actions() -> Vec<(String, String)> {
             name = line.split_whitespace().next().map(str::to_owned);
         }
     }
-    assert!(pairs.len() >= 34, "{text}");
+    assert!(pairs.len() >= 35, "{text}");
     pairs
 }
 
 fn field<'a>(alert: &'a serde_json::Value, name: &str) -> Option<&'a str> {
     alert["output_fields"][name].as_str()
+}
+
+/// An output field of any type as text (`true`, `0`, `EXE_WRITABLE` ...).
+fn text(alert: &serde_json::Value, name: &str) -> String {
+    match &alert["output_fields"][name] {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Whether an alert's process is the program `dropped-executable` writes into its container's
+/// overlayfs root at run time.
+fn is_dropped_exe(alert: &serde_json::Value) -> bool {
+    field(alert, "proc.exepath").is_some_and(|p| {
+        p.starts_with("/run/lanner-generate-") && p.ends_with("-overlay/merged/dropped-true")
+    })
 }
 
 fn by_rule(alerts: &[serde_json::Value]) -> BTreeMap<String, Vec<&serde_json::Value>> {
@@ -176,6 +194,16 @@ fn default_rules_catch_every_generated_action(attach: &str) {
     assert!(root.iter().any(|a| {
         field(a, "proc.cmdline").is_some_and(|c| c.ends_with("generate --child privilege-change"))
     }));
+    // the program written at run time, in the container; not the image's own program (the
+    // lower layer), nor any action's program outside an overlayfs (all run as root, so all
+    // their exes count as writable)
+    let dropped = &rules["Dropped executable run in container"];
+    assert!(
+        dropped.iter().all(|a| is_dropped_exe(a)
+            && field(a, "container.id").is_some_and(|id| id.starts_with("6c616e6e6572"))
+            && field(a, "user.name") == Some("root")),
+        "{dropped:#?}"
+    );
     let mining = &rules["Connection to a mining pool port"];
     assert!(mining.iter().any(|a| field(a, "fd.name").is_some_and(|n| n.ends_with(":3333"))));
     assert_eq!(drops(&log), 0, "the probe dropped events at normal load:\n{}", log.join("\n"));
@@ -216,6 +244,7 @@ fn upstream_falco_rules_catch_generated_actions_live() {
     let live = Live::start(&["-r", rules]);
     generate(&[
         "read-sensitive-file",
+        "search-private-keys",
         "symlink-sensitive-file",
         "clear-log-file",
         "exec-from-memfd",
@@ -223,11 +252,14 @@ fn upstream_falco_rules_catch_generated_actions_live() {
         "server-shell",
         "container-shell",
         "netcat-exec",
+        "dropped-executable",
+        "container-su",
     ]);
     let (alerts, log) = live.stop();
     let rules = by_rule(&alerts);
     for rule in [
         "Read sensitive file untrusted",
+        "Search Private Keys or Passwords",
         "Create Symlink Over Sensitive Files",
         "Clear Log Activities",
         "Fileless execution via memfd_create",
@@ -235,6 +267,7 @@ fn upstream_falco_rules_catch_generated_actions_live() {
         "Run shell untrusted",
         "Terminal shell in container",
         "Netcat Remote Code Execution in Container",
+        "Drop and execute new binary in container",
     ] {
         assert!(rules.contains_key(rule), "`{rule}` did not fire; alerts: {rules:#?}");
     }
@@ -242,6 +275,20 @@ fn upstream_falco_rules_catch_generated_actions_live() {
     assert!(shadow.iter().any(
         |a| field(a, "proc.name") == Some("cat") && field(a, "fd.name") == Some("/etc/shadow")
     ));
+    let search = &rules["Search Private Keys or Passwords"];
+    assert!(search.iter().any(|a| field(a, "proc.name") == Some("find")
+        && field(a, "proc.cmdline") == Some("find /nonexistent/lanner-generate -name id_rsa")));
+    // only the program written at run time: not the image's (lower layer) nor the other
+    // container actions' programs (not on an overlayfs); the container has no image, so
+    // `container.image.repository in (known_drop_and_execute_containers)` (an empty list)
+    // holds no exception for it
+    let dropped = &rules["Drop and execute new binary in container"];
+    assert!(
+        dropped.iter().all(|a| is_dropped_exe(a)
+            && field(a, "evt.arg.flags") == Some("EXE_WRITABLE|EXE_UPPER_LAYER")
+            && field(a, "proc.pname") == Some("exe")),
+        "{dropped:#?}"
+    );
     let terminal = &rules["Terminal shell in container"];
     assert!(
         terminal
@@ -252,7 +299,118 @@ fn upstream_falco_rules_catch_generated_actions_live() {
     assert_eq!(drops(&log), 0);
 }
 
-/// The two live tests must not watch each other's actions.
+/// The exe flags of execve (`proc.is_exe_writable`, `proc.is_exe_upper_layer`,
+/// `proc.is_exe_lower_layer`, `evt.arg.flags`) for the cases that tell the probe's tests
+/// apart: root (CAP_DAC_OVERRIDE) and an unprivileged user on a root-owned 0755 program, that
+/// user on a program it owns, and the image's and the dropped program on a container's
+/// overlayfs.
+#[test]
+fn exe_flags_say_who_can_write_the_exe_and_its_overlay_layer_live() {
+    if let Err(why) = can_run_live() {
+        eprintln!("\n*** SKIPPED live detection tests: {why} ***\n");
+        return;
+    }
+    let _serial = SERIAL.lock();
+    let dir = tempfile_dir();
+    let rules = format!("{dir}/exe-flags.yaml");
+    std::fs::write(
+        &rules,
+        r#"
+- rule: Exe flags
+  desc: the execs of this test, with their exe flags
+  condition: >
+    evt.type in (execve, execveat) and evt.rawres = 0
+    and (proc.args startswith "lanner-exe-flags-" or proc.name in (image-true, dropped-true))
+  output: >
+    exe flags (flags=%evt.arg.flags writable=%proc.is_exe_writable
+    upper=%proc.is_exe_upper_layer lower=%proc.is_exe_lower_layer uid=%user.uid
+    exe=%proc.exepath args=%proc.args)
+  priority: NOTICE
+"#,
+    )
+    .unwrap();
+    // nobody's own copy of true, in a directory nobody can reach
+    let own = format!("{dir}/own-true");
+    std::fs::copy("/bin/true", &own).unwrap();
+    std::os::unix::fs::chown(&own, Some(65534), Some(65534)).unwrap();
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&own, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+
+    let live = Live::start(&["-r", &rules]);
+    let run = |program: &str, arg: &str, nobody: bool| {
+        let mut cmd = Command::new(program);
+        cmd.arg(arg);
+        if nobody {
+            // std drops the supplementary groups when it sets the uid as root
+            std::os::unix::process::CommandExt::uid(&mut cmd, 65534);
+            std::os::unix::process::CommandExt::gid(&mut cmd, 65534);
+        }
+        assert!(cmd.status().unwrap().success(), "{program} {arg}");
+    };
+    run("/bin/true", "lanner-exe-flags-root", false);
+    run("/bin/true", "lanner-exe-flags-nobody", true);
+    run(&own, "lanner-exe-flags-nobody-owner", true);
+    generate(&["dropped-executable"]);
+    let (alerts, _log) = live.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // (evt.arg.flags, writable, upper, lower) of the alerts whose `key` is `value`
+    let flags = |key: &str, value: &str| -> Vec<[String; 4]> {
+        alerts
+            .iter()
+            .filter(|a| text(a, key) == value)
+            .map(|a| {
+                [
+                    "evt.arg.flags",
+                    "proc.is_exe_writable",
+                    "proc.is_exe_upper_layer",
+                    "proc.is_exe_lower_layer",
+                ]
+                .map(|f| text(a, f))
+            })
+            .collect()
+    };
+    let row = |f: &str, w: &str, u: &str, l: &str| vec![[f, w, u, l].map(str::to_owned)];
+    let merged = |name: &str| {
+        let exe = alerts
+            .iter()
+            .filter_map(|a| field(a, "proc.exepath"))
+            .find(|p| p.ends_with(&format!("-overlay/merged/{name}")))
+            .unwrap_or_else(|| panic!("no exec of {name}: {alerts:#?}"));
+        exe.to_owned()
+    };
+    // root may write any file on a writable file system (CAP_DAC_OVERRIDE)
+    assert_eq!(
+        flags("proc.args", "lanner-exe-flags-root"),
+        row("EXE_WRITABLE", "true", "false", "false"),
+        "{alerts:#?}"
+    );
+    // nobody may not write root's 0755 program, and has no capability
+    assert_eq!(
+        flags("proc.args", "lanner-exe-flags-nobody"),
+        row("0", "false", "false", "false"),
+        "{alerts:#?}"
+    );
+    // the owner may (it may chmod it at least)
+    assert_eq!(
+        flags("proc.args", "lanner-exe-flags-nobody-owner"),
+        row("EXE_WRITABLE", "true", "false", "false"),
+        "{alerts:#?}"
+    );
+    // the image's program comes from the lower layer, the dropped one from the upper
+    assert_eq!(
+        flags("proc.exepath", &merged("image-true")),
+        row("EXE_WRITABLE|EXE_LOWER_LAYER", "true", "false", "true"),
+        "{alerts:#?}"
+    );
+    assert_eq!(
+        flags("proc.exepath", &merged("dropped-true")),
+        row("EXE_WRITABLE|EXE_UPPER_LAYER", "true", "true", "false"),
+        "{alerts:#?}"
+    );
+}
+
+/// The live tests must not watch each other's actions.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn tempfile_dir() -> String {

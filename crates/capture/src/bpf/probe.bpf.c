@@ -934,8 +934,6 @@ static __always_inline int fill_execve_common(u16 type, struct pt_regs *regs, lo
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
 	struct inode *inode = BPF_CORE_READ(exe, f_inode);
-	u32 exe_flags = 0;
-	char prefix[6] = {};
 
 	if (!evb_start(&e, type, 30))
 		return 0;
@@ -944,14 +942,8 @@ static __always_inline int fill_execve_common(u16 type, struct pt_regs *regs, lo
 	push_u32(&e, task_tty(task));
 	push_u64(&e, (s64)pid_vnr(BPF_CORE_READ(task, signal, pids[PIDTYPE_PGID])));
 	push_u32(&e, BPF_CORE_READ(task, loginuid.val));
-	if (exe) {
-		const unsigned char *name = BPF_CORE_READ(exe, f_path.dentry, d_name.name);
-		bpf_probe_read_kernel(prefix, sizeof(prefix), name);
-		if (prefix[0] == 'm' && prefix[1] == 'e' && prefix[2] == 'm' && prefix[3] == 'f' &&
-		    prefix[4] == 'd' && prefix[5] == ':')
-			exe_flags |= 4; /* PPM_EXE_FROM_MEMFD */
-	}
-	push_u32(&e, exe_flags);
+	/* writable, overlay layer, memfd: see exe_flags() in task.h */
+	push_u32(&e, exe_flags(task, exe));
 	push_u64(&e, BPF_CORE_READ(task, cred, cap_inheritable.val));
 	push_u64(&e, BPF_CORE_READ(task, cred, cap_permitted.val));
 	push_u64(&e, BPF_CORE_READ(task, cred, cap_effective.val));

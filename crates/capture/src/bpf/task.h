@@ -395,3 +395,198 @@ static __always_inline void fd_dev_ino(struct task_struct *task, s64 fd, u32 *de
 	u32 major = kdev >> 20, minor = kdev & 0xfffff;
 	*dev = (minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12);
 }
+
+/* ---------------------------------------------------------------------------------------- */
+/* the exe flags of execve/execveat (PPM_EXE_*), computed as libs' modern probe does them    */
+
+#define PPM_EXE_WRITABLE 1
+#define PPM_EXE_UPPER_LAYER 2
+#define PPM_EXE_FROM_MEMFD 4
+#define PPM_EXE_LOWER_LAYER 8
+
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+#define SB_RDONLY 1
+#define S_IMMUTABLE 8 /* inode i_flags */
+#define S_IFMT 0170000
+#define S_IFREG 0100000
+#define S_IFDIR 0040000
+#define S_IFLNK 0120000
+#define MAY_WRITE 2
+#define CAP_DAC_OVERRIDE 1
+#define CAP_FOWNER 3
+#define UID_GID_MAP_MAX_BASE_EXTENTS 5
+/* ngroups is at most NGROUPS_MAX (65536): a binary search ends within 17 probes */
+#define MAX_GROUP_PROBES 17
+
+struct group_search {
+	struct group_info *gi;
+	u32 gid;
+	u32 lo, hi;
+	int found;
+};
+
+/* One probe of the binary search in the sorted supplementary groups (a bpf_loop callback). */
+static long group_step(u32 i, void *ctx)
+{
+	struct group_search *g = ctx;
+	/* a local: inside BPF_CORE_READ, `g->gi` would be relocated as a kernel field */
+	struct group_info *gi = g->gi;
+	u32 mid, v;
+	if (g->lo >= g->hi)
+		return 1;
+	mid = (g->lo + g->hi) / 2;
+	v = BPF_CORE_READ(gi, gid[mid & 0xffff].val);
+	if (g->gid > v) {
+		g->lo = mid + 1;
+	} else if (g->gid < v) {
+		g->hi = mid;
+	} else {
+		g->found = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* in_group_p() minus the fsgid test: `gid` is one of the credentials' supplementary groups. */
+static __always_inline int cred_in_groups(const struct cred *cred, u32 gid)
+{
+	struct group_info *gi = BPF_CORE_READ(cred, group_info);
+	struct group_search g = { .gi = gi, .gid = gid };
+	if (!gi)
+		return 0;
+	g.hi = (u32)BPF_CORE_READ(gi, ngroups);
+	bpf_loop(MAX_GROUP_PROBES, group_step, &g, 0);
+	return g.found;
+}
+
+/* Whether a kernel id has a mapping in a user namespace's map (map_id_up() != -1). Only the
+ * base extents are read, as libs does; a map of more than five extents keeps them in sorted
+ * arrays the probe does not walk, and the id then counts as unmapped: the capability test
+ * below says no rather than guess. */
+static __always_inline int id_mapped(struct uid_gid_map *map, u32 id)
+{
+	u32 n = BPF_CORE_READ(map, nr_extents);
+	if (n > UID_GID_MAP_MAX_BASE_EXTENTS)
+		return 0;
+	for (int j = 0; j < UID_GID_MAP_MAX_BASE_EXTENTS; j++) {
+		if (j >= n)
+			break;
+		u32 lower = BPF_CORE_READ(map, extent[j].lower_first);
+		u32 count = BPF_CORE_READ(map, extent[j].count);
+		/* lower <= id <= lower + count - 1, without overflow */
+		if (id - lower < count)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * PPM_EXE_WRITABLE: the task could write (or make itself able to write) its own executable.
+ * libs' test, in its order:
+ *   - never on a read-only super block (for files, directories, symlinks), never when the
+ *     inode is immutable, never when its owner or group has no mapping (-1);
+ *   - the owner: the fsuid is the inode's uid (the owner may chmod it, so the mode bits do
+ *     not matter: inode_owner_or_capable());
+ *   - the mode bits, as acl_permission_check(): the group bits when the fsgid or a
+ *     supplementary group is the inode's gid, else the "other" bits, must grant write
+ *     (POSIX ACLs are not consulted);
+ *   - the capabilities in the effective set: CAP_DAC_OVERRIDE with both the inode's uid and
+ *     gid mapped in the task's user namespace, or CAP_FOWNER with its uid mapped.
+ * The ids compared are kernel ids (kuid/kgid), as the kernel compares them. So root in the
+ * initial namespace finds every exe on a writable file system writable.
+ */
+static __always_inline int exe_writable(struct task_struct *task, struct inode *inode)
+{
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+	u32 mode = BPF_CORE_READ(inode, i_mode);
+	u32 fmt = mode & S_IFMT;
+	u32 uid, gid;
+	u64 caps;
+
+	if ((BPF_CORE_READ(inode, i_sb, s_flags) & SB_RDONLY) &&
+	    (fmt == S_IFREG || fmt == S_IFDIR || fmt == S_IFLNK))
+		return 0;
+	if (BPF_CORE_READ(inode, i_flags) & S_IMMUTABLE)
+		return 0;
+	uid = BPF_CORE_READ(inode, i_uid.val);
+	gid = BPF_CORE_READ(inode, i_gid.val);
+	if (uid == (u32)-1 || gid == (u32)-1)
+		return 0;
+	if (BPF_CORE_READ(cred, fsuid.val) == uid)
+		return 1;
+	if (BPF_CORE_READ(cred, fsgid.val) == gid || cred_in_groups(cred, gid))
+		mode >>= 3;
+	if (mode & MAY_WRITE)
+		return 1;
+	caps = BPF_CORE_READ(cred, cap_effective.val);
+	if (!(caps & ((1ULL << CAP_DAC_OVERRIDE) | (1ULL << CAP_FOWNER))))
+		return 0;
+	struct user_namespace *ns = BPF_CORE_READ(cred, user_ns);
+	if (!ns)
+		return 0;
+	if (!id_mapped(&ns->uid_map, uid))
+		return 0;
+	if (caps & (1ULL << CAP_FOWNER))
+		return 1;
+	return id_mapped(&ns->gid_map, gid);
+}
+
+/*
+ * PPM_EXE_UPPER_LAYER / PPM_EXE_LOWER_LAYER: the exe is on an overlayfs (a container's root
+ * file system, as Docker and containerd mount it) and was written there after the mount
+ * (upper: created or copied up, not in the image) or comes from the image (lower). 0 when
+ * the exe is not on an overlayfs.
+ *
+ * The overlay inode is the `vfs_inode` inside a `struct ovl_inode`, whose `__upperdentry` is
+ * set once the file has an upper copy; as libs does, upper also needs that dentry to have an
+ * inode. The offset between the two fields comes from BTF (`ovl_inode` is in vmlinux's BTF
+ * when overlayfs is built in, in the module's otherwise); without it, libs' layout is
+ * assumed: `__upperdentry` right after `vfs_inode`.
+ */
+static __always_inline u32 exe_overlay_layer(struct file *exe)
+{
+	struct dentry *dentry = BPF_CORE_READ(exe, f_path.dentry);
+	struct dentry *upper = 0;
+	long off;
+
+	if (BPF_CORE_READ(dentry, d_sb, s_magic) != OVERLAYFS_SUPER_MAGIC)
+		return 0;
+	if (bpf_core_field_exists(struct ovl_inode, __upperdentry))
+		off = (long)bpf_core_field_offset(struct ovl_inode, __upperdentry) -
+		      (long)bpf_core_field_offset(struct ovl_inode, vfs_inode);
+	else
+		off = bpf_core_type_size(struct inode);
+	bpf_probe_read_kernel(&upper, sizeof(upper), (void *)BPF_CORE_READ(dentry, d_inode) + off);
+	if (upper && BPF_CORE_READ(upper, d_inode, i_ino))
+		return PPM_EXE_UPPER_LAYER;
+	return PPM_EXE_LOWER_LAYER;
+}
+
+/*
+ * PPM_EXE_FROM_MEMFD: the exe is an anonymous memfd_create() file (its dentry is named
+ * "memfd:<name>"), run through its fd: there is no file on disk.
+ */
+static __always_inline u32 exe_from_memfd(struct file *exe)
+{
+	char prefix[6] = {};
+	const unsigned char *name = BPF_CORE_READ(exe, f_path.dentry, d_name.name);
+	bpf_probe_read_kernel(prefix, sizeof(prefix), name);
+	if (prefix[0] == 'm' && prefix[1] == 'e' && prefix[2] == 'm' && prefix[3] == 'f' &&
+	    prefix[4] == 'd' && prefix[5] == ':')
+		return PPM_EXE_FROM_MEMFD;
+	return 0;
+}
+
+/* The `flags` parameter of the execve/execveat exit events; 0 without an exe file. */
+static __always_inline u32 exe_flags(struct task_struct *task, struct file *exe)
+{
+	struct inode *inode;
+	u32 flags;
+	if (!exe)
+		return 0;
+	inode = BPF_CORE_READ(exe, f_inode);
+	flags = exe_overlay_layer(exe) | exe_from_memfd(exe);
+	if (inode && exe_writable(task, inode))
+		flags |= PPM_EXE_WRITABLE;
+	return flags;
+}
