@@ -5,7 +5,8 @@
 //!
 //! - every case file of `plugins/cloudtrail/testdata/aws_cloudtrail_rule_cases/` fires
 //!   exactly the counts of its `expected.json` (rules it does not name: 0), every rule fires
-//!   somewhere, and the directory read at once adds up to the same;
+//!   somewhere, and the directory read at once adds up to the same, also when its files are
+//!   laid out as a trail delivers them (one line of JSON, gzipped, next to digest files);
 //! - the rules load with no error and no warning;
 //! - alerts carry the records' values (user, region, bucket ...);
 //! - a malformed log file stops the run with an error that names it.
@@ -204,11 +205,8 @@ fn every_rule_fires_on_its_records_and_not_on_its_near_misses() {
     assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
 }
 
-/// All case files at once (the plugin walks the directory): with every rule on its own the
-/// counts add up to the per-file ones; with the rules as shipped, Falco's defaults (the two
-/// disabled rules off, `rule_matching: first`) leave some of them silent.
-#[test]
-fn the_directory_with_the_rules_as_shipped() {
+/// The alerts per rule of all case files together (rules that fire only).
+fn totals() -> BTreeMap<String, u64> {
     let mut totals: BTreeMap<String, u64> = BTreeMap::new();
     for counts in expected().values() {
         for (rule, n) in counts {
@@ -216,6 +214,15 @@ fn the_directory_with_the_rules_as_shipped() {
         }
     }
     totals.retain(|_, n| *n > 0);
+    totals
+}
+
+/// All case files at once (the plugin walks the directory): with every rule on its own the
+/// counts add up to the per-file ones; with the rules as shipped, Falco's defaults (the two
+/// disabled rules off, `rule_matching: first`) leave some of them silent.
+#[test]
+fn the_directory_with_the_rules_as_shipped() {
+    let totals = totals();
     let every_rule = lanner(&cases(), true);
     assert_eq!(every_rule.code, 0, "{}", every_rule.stderr);
     assert_eq!(every_rule.counts(), totals);
@@ -243,6 +250,67 @@ struct Check {
     priority: &'static str,
     text: &'static str,
     fields: &'static [(&'static str, &'static str)],
+}
+
+/// JSON without the whitespace between tokens, as CloudTrail writes its files.
+fn minify(text: &str) -> String {
+    let (mut out, mut in_string, mut escaped) = (String::new(), false, false);
+    for c in text.chars() {
+        if in_string {
+            in_string = escaped || c != '"';
+            escaped = !escaped && c == '\\';
+        } else if c.is_whitespace() {
+            continue;
+        } else {
+            in_string = c == '"';
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut child = Command::new("gzip")
+        .arg("-c")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    child.wait_with_output().unwrap().stdout
+}
+
+/// The case files as a trail delivers them to its bucket: one line of JSON each, gzipped,
+/// under `AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/`, next to a digest file (no records,
+/// left out without a word).
+#[test]
+fn the_cases_as_a_trail_delivers_them() {
+    let dir = std::env::temp_dir().join(format!("lanner-cloudtrail-bucket-{}", std::process::id()));
+    let logs = dir.join("AWSLogs/111122223333/CloudTrail/us-east-1/2024/06/11");
+    let digests = dir.join("AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/06/11");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::create_dir_all(&digests).unwrap();
+    for (i, file) in expected().keys().enumerate() {
+        let text = std::fs::read_to_string(cases().join(file)).unwrap();
+        let one_line = minify(&text);
+        assert_eq!(
+            serde_json::from_str::<Value>(&one_line).unwrap(),
+            serde_json::from_str::<Value>(&text).unwrap()
+        );
+        let name =
+            format!("111122223333_CloudTrail_us-east-1_20240611T{i:04}Z_Xq3kR8vN2pLm7TfA.json.gz");
+        std::fs::write(logs.join(name), gzip(one_line.as_bytes())).unwrap();
+    }
+    let digest = r#"{"awsAccountId":"111122223333","digestStartTime":"2024-06-11T00:00:00Z","digestEndTime":"2024-06-11T01:00:00Z","digestS3Bucket":"acme-trail","digestS3Object":"AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/06/11/111122223333_CloudTrail-Digest_us-east-1_management_us-east-1_20240611T010000Z.json.gz","logFiles":[]}"#;
+    let name =
+        "111122223333_CloudTrail-Digest_us-east-1_management_us-east-1_20240611T010000Z.json.gz";
+    std::fs::write(digests.join(name), gzip(digest.as_bytes())).unwrap();
+    let run = lanner(&dir, true);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("skipping"), "{}", run.stderr);
+    assert_eq!(run.counts(), totals());
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
