@@ -11,6 +11,16 @@
 //! parameters need AWS and the network, which lanner's cloudtrail does not reach: they fail
 //! with a clear error.
 //!
+//! **Malformed files** are errors, unlike upstream, which skips them without a word: a file
+//! that is not gzip (`.json.gz`) or not JSON ends the capture with
+//! [`CloudTrailError::NotCloudTrail`], naming the file, once the records of the files before
+//! it are out. A detector that drops a log it cannot read would report "no alerts" on
+//! records it never looked at. A file that is JSON but not `{"Records":[...]}` is not a log
+//! at all: an error when `open_params` names it, skipped with a warning when a directory
+//! walk finds it (a manifest, notes). CloudTrail's digest files, which share a trail's
+//! bucket with its logs (`…_CloudTrail-Digest_….json.gz`: hashes, no records), are left out
+//! of directory walks without a word.
+//!
 //! **Extraction**: the 73 fields of upstream's table ([`fields`]), cached per event number.
 //!
 //! **Init config** (JSON, `{}` when empty): upstream's keys (`s3DownloadConcurrency`,
@@ -88,6 +98,14 @@ pub enum CloudTrailError {
         /// The error.
         source: std::io::Error,
     },
+    /// A file is not gzip (`.json.gz`), not JSON, or not `{"Records":[...]}`.
+    #[error("cloudtrail plugin error: {path} is not a CloudTrail log file: {reason}")]
+    NotCloudTrail {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// The payload of cloudtrail's plugin events: a record's JSON.
@@ -144,6 +162,8 @@ pub struct CloudTrailInstance {
     files: VecDeque<PathBuf>,
     total: usize,
     ready: VecDeque<(u64, Vec<u8>)>,
+    /// The files were found in a directory, not named by `open_params`.
+    walked: bool,
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -162,6 +182,12 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 fn is_input(p: &Path) -> bool {
     let name = p.to_string_lossy();
     name.ends_with(".json") || name.ends_with(".json.gz")
+}
+
+/// A CloudTrail digest file, by the name AWS gives it
+/// (`<account>_CloudTrail-Digest_<region>_<trail>_<region>_<time>.json.gz`).
+fn is_digest(p: &Path) -> bool {
+    p.file_name().is_some_and(|n| n.to_string_lossy().contains("_CloudTrail-Digest_"))
 }
 
 impl CloudTrailInstance {
@@ -183,6 +209,7 @@ impl CloudTrailInstance {
         let mut all = Vec::new();
         if root.is_dir() {
             walk(root, &mut all);
+            all.retain(|p| !is_digest(p));
         } else {
             all.push(root.to_path_buf());
         }
@@ -190,29 +217,37 @@ impl CloudTrailInstance {
         if files.is_empty() {
             return Err(CloudTrailError::NoFiles(params.to_string()));
         }
-        Ok(CloudTrailInstance { total: files.len(), files, ready: VecDeque::new() })
+        Ok(CloudTrailInstance {
+            total: files.len(),
+            files,
+            ready: VecDeque::new(),
+            walked: root.is_dir(),
+        })
     }
 
     fn load(&mut self, path: &Path) -> Result<(), CloudTrailError> {
-        let read_err = |source| CloudTrailError::Read { path: path.display().to_string(), source };
-        let raw = std::fs::read(path).map_err(read_err)?;
+        let shown = path.display().to_string();
+        let not_cloudtrail =
+            |reason: String| CloudTrailError::NotCloudTrail { path: shown.clone(), reason };
+        let raw = std::fs::read(path)
+            .map_err(|source| CloudTrailError::Read { path: shown.clone(), source })?;
         let data = if path.to_string_lossy().ends_with(".gz") {
             let mut out = Vec::new();
-            // As upstream, an unreadable archive is skipped, not fatal.
-            if flate2::read::MultiGzDecoder::new(&raw[..]).read_to_end(&mut out).is_err() {
-                log::warn!("cloudtrail: cannot decompress {}", path.display());
-                return Ok(());
-            }
+            flate2::read::MultiGzDecoder::new(&raw[..])
+                .read_to_end(&mut out)
+                .map_err(|e| not_cloudtrail(format!("cannot decompress it: {e}")))?;
             out
         } else {
             raw
         };
         let spans = match lanner_plugin_jsontree::member_array_spans(&data, "Records") {
-            Ok(s) => s,
-            Err(e) => {
-                log::warn!("cloudtrail: skipping {}: {e}", path.display());
+            Ok(Some(spans)) => spans,
+            Ok(None) if self.walked => {
+                log::warn!("cloudtrail: skipping {shown}: JSON, but no top-level `Records` array");
                 return Ok(());
             }
+            Ok(None) => return Err(not_cloudtrail("no top-level `Records` array".to_owned())),
+            Err(e) => return Err(not_cloudtrail(e.to_string())),
         };
         for span in spans {
             let Some(text) = data.get(span) else { continue };

@@ -2,7 +2,9 @@
 //! files, directories and gzip to EOF, field values on the fixture records, odd input.
 #![expect(clippy::unwrap_used, reason = "a test fails loudly on any error")]
 
-use lanner_plugin_testkit::{Batch, Host, event_payload, event_plugin_id, event_ts, plugin_event};
+use lanner_plugin_testkit::{
+    Batch, Host, event_payload, event_plugin_id, event_ts, plugin_event, take_logs,
+};
 use std::io::Write;
 
 const DIR: &str = "../../../shared/fixtures/falco_legacy_regression_tests/trace_files/plugins";
@@ -105,8 +107,14 @@ fn directories_gzip_and_skipped_records() {
         r#"{"Records":[{"eventType":"AwsCloudTrailInsight","eventTime":"2021-01-01T00:00:00Z"},{"eventTime":"bad","eventType":"AwsApiCall"},{"eventType":"AwsApiCall"},{"eventTime":"2021-01-01T00:00:00Z","eventType":"AwsApiCall","eventName":"GetObject","requestParameters":{"bucketName":"b","key":"k"},"additionalEventData":{"bytesTransferredOut":33.0}}]}"#,
     )
     .unwrap();
-    std::fs::write(dir.join("d.json"), "not json").unwrap();
-    std::fs::write(dir.join("e.json.gz"), "not gzip").unwrap();
+    // A digest file (hashes of the log files, no records) in a trail's bucket layout.
+    let digest = dir.join("CloudTrail-Digest");
+    std::fs::create_dir_all(&digest).unwrap();
+    std::fs::write(
+        digest.join("111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20240611T120000Z.json"),
+        r#"{"awsAccountId":"111122223333","digestStartTime":"2024-06-11T11:00:00Z","logFiles":[]}"#,
+    )
+    .unwrap();
     let mut h = host();
     let events = read(&mut h, dir.to_str().unwrap());
     assert_eq!(events.len(), 3);
@@ -122,6 +130,56 @@ fn directories_gzip_and_skipped_records() {
         h.extract_text(&s3, "ct.info").unwrap(),
         "<invalid cloudtrail event: userIdentity field missing>"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// upstream skips a file it cannot read without a word; here the capture ends with an error
+/// that names the file, after the records of the files before it.
+#[test]
+fn malformed_files_are_errors_naming_the_file() {
+    let dir = std::env::temp_dir().join(format!("lanner-ct-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = std::fs::read(format!("{DIR}/alice_start_instances.json")).unwrap();
+    for (name, data, want) in [
+        ("not-json.json", &b"not json"[..], "cannot parse JSON at offset 0"),
+        ("truncated.json", br#"{"Records":[{"eventVersion":"1.08""#, "cannot parse JSON"),
+        ("no-records.json", br#"{"awsAccountId":"111122223333"}"#, "no top-level `Records` array"),
+        ("array.json", b"[]", "no top-level `Records` array"),
+        ("empty.json", b"", "cannot parse JSON"),
+        ("not-gzip.json.gz", b"not gzip", "cannot decompress it"),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, data).unwrap();
+        let mut h = host();
+        let mut inst = h.open(path.to_str().unwrap()).unwrap();
+        let err = h.read_all(&mut inst, 0).unwrap_err();
+        let head =
+            format!("cloudtrail plugin error: {} is not a CloudTrail log file: ", path.display());
+        assert!(err.starts_with(&head), "{name}: {err}");
+        assert!(err.contains(want), "{name}: {err}");
+        h.close(inst);
+    }
+    // In a directory: the good file's record first; JSON that is not a log is skipped with
+    // a warning; then the error.
+    let sub = dir.join("walk");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(sub.join("a.json"), &good).unwrap();
+    std::fs::write(sub.join("b.json"), br#"{"note": "not a log"}"#).unwrap();
+    std::fs::write(sub.join("c.json"), br#"{"Records":[{"eventVersion":"#).unwrap();
+    let mut h = host();
+    take_logs();
+    let mut inst = h.open(sub.to_str().unwrap()).unwrap();
+    assert!(matches!(h.next_batch(&mut inst).unwrap(), Batch::Events(e) if e.len() == 1));
+    let err = h.next_batch(&mut inst).unwrap_err();
+    let c = sub.join("c.json");
+    assert!(err.contains(&format!("{} is not a CloudTrail log file: ", c.display())), "{err}");
+    let logs = take_logs();
+    let b = sub.join("b.json");
+    assert!(logs.iter().any(|l| l.contains(&format!("skipping {}", b.display()))), "{logs:?}");
+    h.close(inst);
+    // `{"Records": []}` is a log file without records: no error.
+    std::fs::write(dir.join("none.json"), br#"{"Records": []}"#).unwrap();
+    assert!(read(&mut host(), dir.join("none.json").to_str().unwrap()).is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -221,19 +221,24 @@ pub fn escape_into(s: &str, out: &mut String) {
 
 /// The byte ranges of the elements of the array under `key` in the top-level object of
 /// `input` (CloudTrail's `{"Records":[{...},{...}]}`), so that each element can be passed on
-/// as it was written. The whole input is checked to be JSON.
-pub fn member_array_spans(input: &[u8], key: &str) -> Result<Vec<Range<usize>>, ParseError> {
+/// as it was written. The whole input is checked to be JSON; `None`: it is, but it is not an
+/// object with an array under `key`.
+pub fn member_array_spans(
+    input: &[u8],
+    key: &str,
+) -> Result<Option<Vec<Range<usize>>>, ParseError> {
     let mut p = Parser { input, pos: 0 };
     let mut spans = Vec::new();
+    let mut found = false;
     p.skip_ws();
     if p.peek() != Some(b'{') {
-        // Not an object: check it is JSON at all, then report no records.
+        // Not an object: check it is JSON at all, then report no such member.
         p.value(0)?;
         p.skip_ws();
         if p.pos != input.len() {
             return Err(p.err("unexpected data after the value"));
         }
-        return Ok(spans);
+        return Ok(None);
     }
     p.pos += 1;
     p.skip_ws();
@@ -247,6 +252,7 @@ pub fn member_array_spans(input: &[u8], key: &str) -> Result<Vec<Range<usize>>, 
             p.expect(b':')?;
             p.skip_ws();
             if k == key && p.peek() == Some(b'[') {
+                found = true;
                 p.pos += 1;
                 p.skip_ws();
                 if p.peek() == Some(b']') {
@@ -282,7 +288,7 @@ pub fn member_array_spans(input: &[u8], key: &str) -> Result<Vec<Range<usize>>, 
     if p.pos != input.len() {
         return Err(p.err("unexpected data after the value"));
     }
-    Ok(spans)
+    Ok(found.then_some(spans))
 }
 
 struct Parser<'a> {
@@ -591,11 +597,15 @@ mod tests {
     #[test]
     fn record_spans_are_the_written_text() {
         let input = br#"{"x": 1, "Records": [ {"a": "}"} , {"b":2} ], "y": [] }"#;
-        let spans = member_array_spans(input, "Records").unwrap();
+        let spans = member_array_spans(input, "Records").unwrap().unwrap();
         let texts: Vec<&[u8]> = spans.iter().map(|r| &input[r.clone()]).collect();
         assert_eq!(texts, [&br#"{"a": "}"}"#[..], br#"{"b":2}"#]);
         assert!(member_array_spans(br#"{"Records": [1,"#, "Records").is_err());
-        assert!(member_array_spans(b"[1]", "Records").unwrap().is_empty());
+        assert_eq!(member_array_spans(br#"{"Records": []}"#, "Records").unwrap(), Some(vec![]));
+        // JSON, but no `Records` array: told apart from an empty one.
+        for other in [&b"[1]"[..], br#"{"awsAccountId": "1"}"#, br#"{"Records": {}}"#, b"{}"] {
+            assert_eq!(member_array_spans(other, "Records").unwrap(), None);
+        }
     }
 
     #[test]
