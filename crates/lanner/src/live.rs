@@ -16,10 +16,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use lanner_capture::{AttachMode, CpuCounters, Probe, ProbeOptions, Syscall, procfs, syscalls};
+use lanner_filter::TypeSet;
 use lanner_scap::{Compression, Writer};
 use lanner_state::State;
 
-use crate::detect::{Detection, Replay, SourceCounters};
+use crate::detect::{Replay, SourceCounters};
 
 /// How long the loop sleeps when every buffer is empty.
 const DRAIN_INTERVAL: Duration = Duration::from_millis(5);
@@ -37,15 +38,15 @@ pub(crate) struct BaseSyscalls {
     pub(crate) repair: bool,
 }
 
-/// The syscalls to capture: those whose events the rules (and their fields' state) need,
-/// plus the state's own set, adjusted by `base_syscalls` as Falco adjusts it: a custom set
+/// The syscalls to capture: those whose events the rules (and their fields' state) and the
+/// parse plugins need (`types`, from [`Replay::relevant_types`]), plus the state's own set, adjusted by `base_syscalls` as Falco adjusts it: a custom set
 /// with names replaces the state set unless `repair` is on; one with only `!name` entries
 /// removes from the usual set.
-pub(crate) fn syscall_set(detection: &Detection, base: &BaseSyscalls) -> Vec<&'static Syscall> {
+pub(crate) fn syscall_set(types: &TypeSet, base: &BaseSyscalls) -> Vec<&'static Syscall> {
     if base.all {
         return syscalls::SYSCALLS.iter().collect();
     }
-    with_base(syscalls::for_event_types(detection.relevant_types().iter()), base)
+    with_base(syscalls::for_event_types(types.iter()), base)
 }
 
 /// `base_syscalls` applied to the syscalls the rules need.
@@ -82,7 +83,7 @@ pub(crate) fn run(
         tables.fd_lists.len()
     ));
     let mut state = State::from_tables(&tables);
-    let set = syscall_set(run.detector.detection(), base);
+    let set = syscall_set(&run.relevant_types(), base);
     let options =
         ProbeOptions { syscalls: set, buffer_bytes, mode: attach, ..ProbeOptions::default() };
     let mut probe = Probe::open(&options).context(
@@ -150,7 +151,7 @@ pub(crate) fn run(
         }
         if run.daemon.tick(&mut run.detector, &state, &source, &run.plugins) {
             let attached = probe.syscalls();
-            let missing: Vec<&str> = syscall_set(run.detector.detection(), base)
+            let missing: Vec<&str> = syscall_set(&run.relevant_types(), base)
                 .into_iter()
                 .filter(|s| !attached.contains(s))
                 .map(|s| s.name)

@@ -8,6 +8,9 @@
 #[allow(dead_code, reason = "each test binary uses part of the shared helpers")]
 mod plugin_libs;
 
+#[allow(dead_code, reason = "each test binary uses part of the shared helpers")]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -220,6 +223,42 @@ fn parse_plugin_state_reaches_syscall_rules() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(stdout.contains("   hundredth: 1\n"), "{stdout}");
     assert!(stdout.contains("Informational seen 100 opens "), "{stdout}");
+}
+
+/// How many syscalls a live run's probe captures, from its start-up log line.
+fn live_syscalls(dir: &Path, args: &[&str]) -> usize {
+    let out = lanner(dir, &[&["-M", "1"], args].concat());
+    let log = text(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let line = log
+        .lines()
+        .find_map(|l| l.split_once("Opening 'syscall' source with the eBPF probe: "))
+        .unwrap_or_else(|| panic!("no probe start-up line in:\n{log}"))
+        .1;
+    line.split_once(" syscalls").unwrap().0.parse().unwrap()
+}
+
+#[test]
+fn a_parse_plugin_gets_its_event_types_live() {
+    if let Err(why) = common::can_run_live() {
+        eprintln!("\n*** SKIPPED live parse plugin test: {why} ***\n");
+        return;
+    }
+    let rules = "
+- rule: ptrace
+  desc: only ptrace is needed by the rules
+  condition: evt.type = ptrace
+  output: ptrace by %proc.name
+  priority: INFO
+";
+    let dir = setup("parse-live", "load_plugins: []", rules);
+    let all = live_syscalls(&dir, &["-o", "base_syscalls.all=true"]);
+    let rules_only = live_syscalls(&dir, &[]);
+    // parsecount asks for every event type, so the probe must capture them all, as in a
+    // replay, though no rule needs them.
+    let with_parser = live_syscalls(&dir, &["-o", "load_plugins[]=parsecount"]);
+    assert!(rules_only < all, "rules alone: {rules_only} of {all}");
+    assert_eq!(with_parser, all);
 }
 
 #[test]
