@@ -3,7 +3,8 @@
 //!
 //! The probe (`src/bpf/probe.bpf.c`, compiled by `build.rs` with clang against the committed
 //! `vmlinux.h`) writes libs' scap events, exit-side, for the syscalls the loaded rules and the
-//! state need ([`syscalls`]), into one ring buffer per CPU. [`Probe`] loads only those
+//! state need ([`syscalls`]), into one ring buffer per CPU (or per group of CPUs, as
+//! `engine.modern_ebpf.cpus_for_each_buffer` asks: [`ring_of`]). [`Probe`] loads only those
 //! programs, attaches them in the cheapest mode the kernel allows ([`AttachMode`]), and hands
 //! out the events of all CPUs merged in timestamp order, borrowed from the ring buffers
 //! (no copy). [`procfs::scan`] reads `/proc` into the same [`Tables`](lanner_scap::tables::Tables)
@@ -44,7 +45,7 @@ mod skel {
 
 pub use probe::{
     AttachMode, CpuCounters, MIX_SAMPLE, ModeChoice, Probe, ProbeOptions, TP_BTF_EVERY_NS,
-    TRACEPOINT_EVERY_NS, TRACEPOINT_OWN_NS,
+    TRACEPOINT_EVERY_NS, TRACEPOINT_OWN_NS, ring_of,
 };
 pub use syscalls::Syscall;
 

@@ -88,8 +88,12 @@ pub struct ProbeOptions {
     /// cheaper of per-syscall tracepoints and `tp_btf/sys_exit` for the share of the machine's
     /// syscalls that are needed, sampled for [`MIX_SAMPLE`].
     pub mode: Option<AttachMode>,
-    /// Bytes of ring buffer per CPU (rounded up to a power of two, at least one page).
+    /// Bytes of each ring buffer (rounded up to a power of two, at least one page).
     pub buffer_bytes: usize,
+    /// How many CPUs share one ring buffer (`engine.modern_ebpf.cpus_for_each_buffer`):
+    /// 1 gives each CPU its own, 0 one buffer for all; a number above the CPU count is
+    /// taken as 0. See [`ring_of`].
+    pub cpus_per_buffer: usize,
     /// Leave out this process's own syscalls (on by default: an agent watching its own
     /// writes feeds back on itself).
     pub exclude_self: bool,
@@ -97,7 +101,13 @@ pub struct ProbeOptions {
 
 impl Default for ProbeOptions {
     fn default() -> Self {
-        ProbeOptions { syscalls: Vec::new(), mode: None, buffer_bytes: 8 << 20, exclude_self: true }
+        ProbeOptions {
+            syscalls: Vec::new(),
+            mode: None,
+            buffer_bytes: 8 << 20,
+            cpus_per_buffer: 1,
+            exclude_self: true,
+        }
     }
 }
 
@@ -121,6 +131,14 @@ impl CpuCounters {
     }
 }
 
+/// The ring buffer CPU `cpu` of `ncpus` writes to when `per` CPUs share one, and how many
+/// buffers there are: CPUs 0..per share buffer 0, the next `per` buffer 1, and so on (the
+/// last may serve fewer); `per` 0, or above `ncpus`, puts every CPU on buffer 0.
+pub fn ring_of(cpu: usize, ncpus: usize, per: usize) -> (usize, usize) {
+    let per = if per == 0 || per > ncpus { ncpus.max(1) } else { per };
+    (cpu / per, ncpus.div_ceil(per).max(1))
+}
+
 /// The loaded, attached probe and its ring buffers.
 pub struct Probe {
     // Drop order matters: links first (detach), then rings, then the skeleton, then the
@@ -133,7 +151,9 @@ pub struct Probe {
     choice: ModeChoice,
     syscalls: Vec<&'static Syscall>,
     unavailable: Vec<&'static Syscall>,
-    /// The CPU of the record `next` returned last, to consume it on the next call.
+    /// The number of CPUs the kernel may run (one counter slot each).
+    ncpus: usize,
+    /// The buffer of the record `next` returned last, to consume it on the next call.
     current: Option<usize>,
 }
 
@@ -203,9 +223,10 @@ impl Probe {
             sz: size_of::<libbpf_rs::libbpf_sys::bpf_map_create_opts>() as _,
             ..Default::default()
         };
-        let mut ring_maps = Vec::with_capacity(ncpus);
-        for cpu in 0..ncpus {
-            let name = format!("lanner_rb{cpu}");
+        let (_, nbuffers) = ring_of(0, ncpus, options.cpus_per_buffer);
+        let mut ring_maps = Vec::with_capacity(nbuffers);
+        for i in 0..nbuffers {
+            let name = format!("lanner_rb{i}");
             let map = MapHandle::create(MapType::RingBuf, Some(name), 0, 0, size as u32, &opts)
                 .map_err(CaptureError::bpf("create a ring buffer"))?;
             ring_maps.push(map);
@@ -249,15 +270,16 @@ impl Probe {
             prog.set_autoload(load);
         }
         let skel = open.load().map_err(CaptureError::bpf("load the probe"))?;
-        for (cpu, map) in ring_maps.iter().enumerate() {
+        for cpu in 0..ncpus {
+            let (ring, _) = ring_of(cpu, ncpus, options.cpus_per_buffer);
             let key = (cpu as u32).to_ne_bytes();
-            let value = map.as_fd().as_raw_fd().to_ne_bytes();
+            let value = ring_maps[ring].as_fd().as_raw_fd().to_ne_bytes();
             skel.maps
                 .ringbufs
                 .update(&key, &value, MapFlags::ANY)
                 .map_err(CaptureError::bpf("install a ring buffer"))?;
         }
-        let mut rings = Vec::with_capacity(ncpus);
+        let mut rings = Vec::with_capacity(nbuffers);
         for map in &ring_maps {
             rings.push(Ring::map(map.as_fd(), size).map_err(CaptureError::Map)?);
         }
@@ -293,6 +315,7 @@ impl Probe {
             choice,
             syscalls,
             unavailable,
+            ncpus,
             current: None,
         })
     }
@@ -323,14 +346,22 @@ impl Probe {
         self.links.len()
     }
 
-    /// The number of CPUs (ring buffers).
+    /// The number of CPUs the kernel may run.
     pub fn cpus(&self) -> usize {
+        self.ncpus
+    }
+
+    /// The number of ring buffers ([`ProbeOptions::cpus_per_buffer`]).
+    pub fn buffers(&self) -> usize {
         self.rings.len()
     }
 
     /// The next event in timestamp order among those the CPUs have written so far, with its
-    /// CPU; `None` when every buffer is empty (call again later). The previous event is
-    /// released by this call.
+    /// CPU (the buffer's index when CPUs share buffers, as Falco's modern probe reports it);
+    /// `None` when every buffer is empty (call again later). The previous event is released
+    /// by this call. A shared buffer holds its CPUs' events in the order they were reserved,
+    /// which can differ from timestamp order by the few nanoseconds between reading the clock
+    /// and reserving.
     pub fn next_event(&mut self) -> Option<(u16, Result<RawEvent<'_>, lanner_event::DecodeError>)> {
         if let Some(cpu) = self.current.take() {
             self.rings[cpu].consume();
@@ -477,4 +508,25 @@ fn sample_mix(needed: &[&'static Syscall]) -> Result<(u64, f64), libbpf_rs::Erro
         }
     }
     Ok((total, if total == 0 { 0.0 } else { wanted as f64 / total as f64 }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ring_of;
+
+    #[test]
+    fn cpus_share_buffers_as_falco_groups_them() {
+        // falco.yaml's own example: 7 CPUs, one buffer every 2 -> 4 buffers, the last for one
+        let rings: Vec<usize> = (0..7).map(|cpu| ring_of(cpu, 7, 2).0).collect();
+        assert_eq!(rings, [0, 0, 1, 1, 2, 2, 3]);
+        assert_eq!(ring_of(0, 7, 2).1, 4);
+        // one per CPU
+        assert_eq!(
+            (0..4).map(|c| ring_of(c, 4, 1)).collect::<Vec<_>>(),
+            [(0, 4), (1, 4), (2, 4), (3, 4)]
+        );
+        // 0, or more than there are CPUs: one buffer for all
+        assert!((0..4).all(|c| ring_of(c, 4, 0) == (0, 1)));
+        assert!((0..4).all(|c| ring_of(c, 4, 9) == (0, 1)));
+    }
 }

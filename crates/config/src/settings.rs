@@ -81,6 +81,10 @@ pub struct Settings {
     /// Bytes of ring buffer per CPU, from `engine.<kind>.buf_size_preset` (Falco's presets:
     /// 1 → 1 MiB, 2 → 2 MiB ... 4 → 8 MiB, the default ... 10 → 512 MiB).
     pub ring_buffer_bytes: usize,
+    /// `engine.modern_ebpf.cpus_for_each_buffer`: how many CPUs share a ring buffer (0: one
+    /// buffer for all). lanner's default is 1, a buffer per CPU, which keeps every buffer in
+    /// timestamp order; Falco's (2) applies when a falco.yaml says so. `kmod` is per CPU.
+    pub cpus_for_each_buffer: usize,
     /// `log_stderr`.
     pub log_stderr: bool,
     /// `static_fields`: names and values (`${ENV}` expanded), in the order written.
@@ -394,6 +398,10 @@ impl Settings {
                     Ok(p @ 1..=10) => 1usize << (19 + p),
                     _ => return Err(r.bad(&key, "expected a preset from 1 to 10".to_owned())),
                 }
+            },
+            cpus_for_each_buffer: match r.string("engine.kind", "kmod")?.as_str() {
+                "modern_ebpf" => r.uint("engine.modern_ebpf.cpus_for_each_buffer", 1)? as usize,
+                _ => 1,
             },
             log_stderr: r.bool("log_stderr", true)?,
             static_fields: r.map("static_fields")?,

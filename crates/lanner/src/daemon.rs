@@ -225,7 +225,8 @@ impl Daemon {
                 "engine",
                 old.engine_kind != new.engine_kind
                     || old.replay_capture_file != new.replay_capture_file
-                    || old.ring_buffer_bytes != new.ring_buffer_bytes,
+                    || old.ring_buffer_bytes != new.ring_buffer_bytes
+                    || old.cpus_for_each_buffer != new.cpus_for_each_buffer,
             ),
             (
                 "base_syscalls",

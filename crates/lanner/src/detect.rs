@@ -235,13 +235,14 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
             custom_set: settings.base_syscalls_custom_set.clone(),
             repair: settings.base_syscalls_repair,
         };
-        return crate::live::run(
-            replay,
-            &base,
-            settings.ring_buffer_bytes,
-            args.attach.0,
-            args.write.as_ref(),
-        );
+        let live = crate::live::LiveOptions {
+            base,
+            buffer_bytes: settings.ring_buffer_bytes,
+            cpus_per_buffer: settings.cpus_for_each_buffer,
+            attach: args.attach.0,
+            write: args.write.clone(),
+        };
+        return crate::live::run(replay, &live);
     }
     log.log(&format!("Opening 'syscall' source with savefile {}", settings.replay_capture_file));
     let capture = PathBuf::from(&settings.replay_capture_file);

@@ -67,14 +67,24 @@ fn with_base(mut set: Vec<&'static Syscall>, base: &BaseSyscalls) -> Vec<&'stati
     set
 }
 
+/// How to capture: from falco.yaml and the command line.
+#[derive(Clone, Debug)]
+pub(crate) struct LiveOptions {
+    /// `base_syscalls`.
+    pub(crate) base: BaseSyscalls,
+    /// Bytes of each ring buffer (`buf_size_preset`).
+    pub(crate) buffer_bytes: usize,
+    /// CPUs per ring buffer (`cpus_for_each_buffer`).
+    pub(crate) cpus_per_buffer: usize,
+    /// `--attach`, or `None` to choose.
+    pub(crate) attach: Option<AttachMode>,
+    /// `-w`: the capture to record.
+    pub(crate) write: Option<PathBuf>,
+}
+
 /// Runs live detection.
-pub(crate) fn run(
-    mut run: Replay,
-    base: &BaseSyscalls,
-    buffer_bytes: usize,
-    attach: Option<AttachMode>,
-    write: Option<&PathBuf>,
-) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(mut run: Replay, live: &LiveOptions) -> anyhow::Result<ExitCode> {
+    let base = &live.base;
     let log = run.log;
     let tables = procfs::scan("/proc".as_ref(), "/etc".as_ref(), &procfs::ScanOptions::default());
     log.log(&format!(
@@ -84,21 +94,34 @@ pub(crate) fn run(
     ));
     let mut state = State::from_tables(&tables);
     let set = syscall_set(&run.relevant_types(), base);
-    let options =
-        ProbeOptions { syscalls: set, buffer_bytes, mode: attach, ..ProbeOptions::default() };
+    let options = ProbeOptions {
+        syscalls: set,
+        buffer_bytes: live.buffer_bytes,
+        cpus_per_buffer: live.cpus_per_buffer,
+        mode: live.attach,
+        ..ProbeOptions::default()
+    };
     let mut probe = Probe::open(&options).context(
         "cannot start the kernel probe (lanner needs root, a kernel with BTF and BPF; \
          to read a capture instead, use -e FILE)",
     )?;
     log.log(&format!(
         "Opening 'syscall' source with the eBPF probe: {} syscalls, attached with {} \
-         ({} programs), {} CPUs, {} MiB of ring buffer each",
+         ({} programs), {} CPUs, {} ring buffers of {} MiB",
         probe.syscalls().len(),
         probe.mode().name(),
         probe.attached(),
         probe.cpus(),
-        buffer_bytes.next_power_of_two() >> 20
+        probe.buffers(),
+        live.buffer_bytes.next_power_of_two() >> 20
     ));
+    if probe.buffers() < probe.cpus() {
+        let every = match live.cpus_per_buffer {
+            0 => probe.cpus(),
+            n => n.min(probe.cpus()),
+        };
+        log.log(&format!("One ring buffer every '{every}' CPUs."));
+    }
     log.log(&format!("Attachment {}: {}", probe.mode().name(), probe.choice().reason));
     if !probe.unavailable().is_empty() {
         let names: Vec<&str> = probe.unavailable().iter().map(|s| s.name).collect();
@@ -107,7 +130,7 @@ pub(crate) fn run(
             names.join(", ")
         ));
     }
-    let mut writer = match write {
+    let mut writer = match &live.write {
         Some(path) => Some(
             Writer::create(path, &tables, Compression::None)
                 .with_context(|| format!("cannot write capture `{}`", path.display()))?,

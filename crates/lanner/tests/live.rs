@@ -144,10 +144,11 @@ fn default_rules_catch_every_generated_action_live_and_in_the_recording() {
     default_rules_catch_every_generated_action("auto");
 }
 
-/// The same through the other attachment: one `tp_btf/sys_exit` program and the program
-/// array as interest table (auto chooses per-syscall tracepoints on this kind of machine).
+/// The same through the other attachment, one `tp_btf/sys_exit` program and the program
+/// array as interest table (auto chooses per-syscall tracepoints on this kind of machine),
+/// and with every CPU writing to one shared ring buffer (`cpus_for_each_buffer: 0`).
 #[test]
-fn default_rules_catch_every_generated_action_through_tp_btf() {
+fn default_rules_catch_every_generated_action_through_tp_btf_and_one_shared_buffer() {
     if let Err(why) = can_run_live() {
         eprintln!("\n*** SKIPPED live detection tests: {why} ***\n");
         return;
@@ -159,12 +160,26 @@ fn default_rules_catch_every_generated_action_through_tp_btf() {
 fn default_rules_catch_every_generated_action(attach: &str) {
     let dir = tempfile_dir();
     let capture = format!("{dir}/live.scap");
-    let live = Live::start(&["-w", &capture, "--attach", attach]);
+    let shared =
+        ["-o", "engine.kind=modern_ebpf", "-o", "engine.modern_ebpf.cpus_for_each_buffer=0"];
+    let extra: &[&str] = if attach == "tp_btf" { &shared } else { &[] };
+    let live = Live::start(&[&["-w", &capture, "--attach", attach], extra].concat());
     generate(&["--all"]);
     let (alerts, log) = live.stop();
     let chosen = log.iter().find(|l| l.contains("Attachment ")).unwrap();
+    let opening = log.iter().find(|l| l.contains("Opening 'syscall' source")).unwrap();
+    // "... (N programs), C CPUs, B ring buffers of S MiB"
+    let words: Vec<&str> = opening.split_whitespace().collect();
+    let cpus: usize = words[words.iter().position(|w| *w == "CPUs,").unwrap() - 1].parse().unwrap();
     if attach == "tp_btf" {
         assert!(chosen.contains("Attachment tp_btf/sys_exit: as configured"), "{chosen}");
+        assert!(opening.contains(" 1 ring buffers of "), "{opening}");
+        if cpus > 1 {
+            let every = format!("One ring buffer every '{cpus}' CPUs.");
+            assert!(log.iter().any(|l| l.contains(&every)), "{}", log.join("\n"));
+        }
+    } else {
+        assert!(opening.contains(&format!(" {cpus} ring buffers of ")), "{opening}");
     }
     let rules = by_rule(&alerts);
     let mut missing = Vec::new();
