@@ -468,7 +468,7 @@ fn perform(name: &str) -> anyhow::Result<()> {
             let dir = unique("/run", "overlay");
             std::fs::create_dir_all(&dir)?;
             let c = Container::new()?;
-            let r = c.run(
+            let r = c.run_set_up_first(
                 Command::new("/proc/self/exe")
                     .args(["generate", "--child", "dropped-executable"])
                     .env("LANNER_GENERATE_DIR", &dir),
@@ -571,7 +571,22 @@ impl Container {
 
     /// Runs `cmd` in the container and waits for it.
     fn run(&self, cmd: &mut Command) -> anyhow::Result<()> {
-        self.enter_on_start(cmd);
+        self.enter_on_start(cmd, true);
+        self.wait(cmd)
+    }
+
+    /// Runs `cmd`, a `generate --child` action, in the container's new namespaces but not yet
+    /// in its cgroups: as a runtime does, the action first sets up the container's root, then
+    /// joins the cgroups ([`join_container`], from `LANNER_GENERATE_CGROUPS`) and only then
+    /// runs what happens inside. So the set-up's mounts are not mounts inside a container.
+    fn run_set_up_first(&self, cmd: &mut Command) -> anyhow::Result<()> {
+        let procs = std::env::join_paths(self.cgroups.iter().map(|d| d.join("cgroup.procs")))
+            .context("a cgroup path with a `:`")?;
+        self.enter_on_start(cmd.env("LANNER_GENERATE_CGROUPS", procs), false);
+        self.wait(cmd)
+    }
+
+    fn wait(&self, cmd: &mut Command) -> anyhow::Result<()> {
         let status = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -623,11 +638,13 @@ impl Container {
         r
     }
 
-    /// Makes the process `cmd` starts join the container before it runs its program.
-    fn enter_on_start(&self, cmd: &mut Command) {
+    /// Makes the process `cmd` starts enter the container's new namespaces, and its cgroups
+    /// when `join`, before it runs its program.
+    fn enter_on_start(&self, cmd: &mut Command, join: bool) {
         let procs: Vec<std::ffi::CString> = self
             .cgroups
             .iter()
+            .filter(|_| join)
             .filter_map(|d| {
                 std::ffi::CString::new(d.join("cgroup.procs").as_os_str().as_encoded_bytes()).ok()
             })
@@ -828,6 +845,7 @@ fn child(action: &str) -> anyhow::Result<()> {
                 work.display()
             );
             mount("overlay", &root, "overlay", &options)?;
+            join_container()?;
             // a program dropped at run time: written through the container's root, it lands in
             // the upper layer
             copy_executable(&root.join("dropped-true"))?;
@@ -884,6 +902,18 @@ fn child(action: &str) -> anyhow::Result<()> {
 fn cstring(path: &Path) -> anyhow::Result<std::ffi::CString> {
     std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
         .with_context(|| format!("{} has a NUL byte", path.display()))
+}
+
+/// Moves this process into the container's cgroups (`LANNER_GENERATE_CGROUPS`, set by
+/// [`Container::run_set_up_first`]).
+fn join_container() -> anyhow::Result<()> {
+    let procs = std::env::var_os("LANNER_GENERATE_CGROUPS")
+        .context("LANNER_GENERATE_CGROUPS is not set")?;
+    for path in std::env::split_paths(&procs) {
+        // "0" moves the writing process itself
+        std::fs::write(&path, "0").with_context(|| format!("cannot join {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// mount(2) of a file system of type `fstype` from `source` on `target`, with `options`.

@@ -219,6 +219,14 @@ fn default_rules_catch_every_generated_action(attach: &str) {
             && field(a, "user.name") == Some("root")),
         "{dropped:#?}"
     );
+    // only the action that mounts inside its container: `dropped-executable` sets up its
+    // container's root before it joins the container, as a runtime does
+    let mounts = &rules["Mount inside a container"];
+    assert!(
+        mounts.iter().all(|a| field(a, "proc.name") == Some("mount")
+            && field(a, "evt.arg.dev") == Some("lanner-generate")),
+        "{mounts:#?}"
+    );
     let mining = &rules["Connection to a mining pool port"];
     assert!(mining.iter().any(|a| field(a, "fd.name").is_some_and(|n| n.ends_with(":3333"))));
     assert_eq!(drops(&log), 0, "the probe dropped events at normal load:\n{}", log.join("\n"));
