@@ -97,6 +97,10 @@ pub struct ProbeOptions {
     /// Leave out this process's own syscalls (on by default: an agent watching its own
     /// writes feeds back on itself).
     pub exclude_self: bool,
+    /// Relocate the probe against this BTF file instead of the running kernel's: how the
+    /// tests check the probe's CO-RE relocations against other kernels' type layouts. The
+    /// attachment must then be given ([`ProbeOptions::mode`]).
+    pub btf: Option<std::path::PathBuf>,
 }
 
 impl Default for ProbeOptions {
@@ -107,6 +111,7 @@ impl Default for ProbeOptions {
             buffer_bytes: 8 << 20,
             cpus_per_buffer: 1,
             exclude_self: true,
+            btf: None,
         }
     }
 }
@@ -238,9 +243,14 @@ impl Probe {
         // `_storage`, so the skeleton is dropped first; nothing else reaches the storage.
         let storage_ref: &'static mut MaybeUninit<OpenObject> =
             unsafe { &mut *std::ptr::from_mut(storage.as_mut()) };
-        let mut open = ProbeSkelBuilder::default()
-            .open(storage_ref)
-            .map_err(CaptureError::bpf("open the probe"))?;
+        let mut builder = ProbeSkelBuilder::default();
+        if let Some(btf) = &options.btf {
+            builder
+                .object_builder_mut()
+                .btf_custom_path(btf)
+                .map_err(CaptureError::bpf("use the BTF file"))?;
+        }
+        let mut open = builder.open(storage_ref).map_err(CaptureError::bpf("open the probe"))?;
         if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
             ro.boot_time_ns = boot_time_ns();
             ro.own_tgid = if options.exclude_self { std::process::id() } else { 0 };

@@ -284,9 +284,7 @@ static __always_inline int fill_capset(struct pt_regs *regs, long ret)
 	if (!evb_start(&e, E_CAPSET_X, 4))
 		return 0;
 	push_u64(&e, ret);
-	push_u64(&e, BPF_CORE_READ(task, cred, cap_inheritable.val));
-	push_u64(&e, BPF_CORE_READ(task, cred, cap_permitted.val));
-	push_u64(&e, BPF_CORE_READ(task, cred, cap_effective.val));
+	push_caps(&e, task);
 	return evb_submit(&e);
 }
 
@@ -944,9 +942,7 @@ static __always_inline int fill_execve_common(u16 type, struct pt_regs *regs, lo
 	push_u32(&e, BPF_CORE_READ(task, loginuid.val));
 	/* writable, overlay layer, memfd: see exe_flags() in task.h */
 	push_u32(&e, exe_flags(task, exe));
-	push_u64(&e, BPF_CORE_READ(task, cred, cap_inheritable.val));
-	push_u64(&e, BPF_CORE_READ(task, cred, cap_permitted.val));
-	push_u64(&e, BPF_CORE_READ(task, cred, cap_effective.val));
+	push_caps(&e, task);
 	push_u64(&e, inode ? BPF_CORE_READ(inode, i_ino) : 0);
 	push_u64(&e, inode ? inode_time_ns(inode, 0) : 0);
 	push_u64(&e, inode ? inode_time_ns(inode, 1) : 0);

@@ -274,6 +274,30 @@ static __always_inline s32 pid_nr(struct pid *pid)
 	return BPF_CORE_READ(pid, numbers[0].nr);
 }
 
+/*
+ * A capability set as one u64. kernel_cap_t is `struct { u64 val; }` since Linux 6.3 and
+ * `struct { u32 cap[2]; }` before; on x86_64 (little endian) both are the same 8 bytes, low
+ * word first. The field is read whole: naming `.val` would leave a CO-RE relocation that
+ * older kernels cannot resolve, and the program would not load there.
+ */
+_Static_assert(sizeof(kernel_cap_t) == sizeof(u64), "kernel_cap_t is 8 bytes on every kernel");
+#define CRED_CAPS(cred, field)                                                \
+	({                                                                        \
+		u64 __caps = 0;                                                       \
+		bpf_core_read(&__caps, sizeof(__caps), &(cred)->field);               \
+		__caps;                                                               \
+	})
+
+/* inheritable, permitted, effective: the three capability sets execve and capset report */
+static __always_inline void push_caps(struct evb *e, struct task_struct *task)
+{
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+
+	push_u64(e, CRED_CAPS(cred, cap_inheritable));
+	push_u64(e, CRED_CAPS(cred, cap_permitted));
+	push_u64(e, CRED_CAPS(cred, cap_effective));
+}
+
 static __always_inline u32 task_tty(struct task_struct *task)
 {
 	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
@@ -518,7 +542,7 @@ static __always_inline int exe_writable(struct task_struct *task, struct inode *
 		mode >>= 3;
 	if (mode & MAY_WRITE)
 		return 1;
-	caps = BPF_CORE_READ(cred, cap_effective.val);
+	caps = CRED_CAPS(cred, cap_effective);
 	if (!(caps & ((1ULL << CAP_DAC_OVERRIDE) | (1ULL << CAP_FOWNER))))
 		return 0;
 	struct user_namespace *ns = BPF_CORE_READ(cred, user_ns);
