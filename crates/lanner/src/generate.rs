@@ -99,6 +99,11 @@ pub(crate) const ACTIONS: &[Action] = &[
     act("miner-args", "Crypto miner executed", "run true with a stratum+tcp:// argument"),
     act("ptrace-attach", "Process injection with ptrace", "PTRACE_ATTACH to a child, detach"),
     act("bpf-load", "BPF program loaded", "load a two-instruction socket filter"),
+    act(
+        "kernel-module",
+        "Kernel module loading",
+        "finit_module an empty file in a throwaway container (the kernel refuses it: no module)",
+    ),
     act("setns", "Namespace change by non-runtime process", "setns into its own UTS namespace"),
     act(
         "outbound-from-shell",
@@ -453,6 +458,18 @@ fn perform(name: &str) -> anyhow::Result<()> {
             c.run_on_pty(Command::new(runc.path()).args(["-c", "/bin/sh -c true; :"]))
         }
         "container-su" => Container::new()?.run(Command::new("su").args(["root", "-c", "true"])),
+        "kernel-module" => {
+            let file = unique("/tmp", "module.ko");
+            std::fs::write(&file, b"")
+                .with_context(|| format!("cannot create {}", file.display()))?;
+            let r = Container::new()?.run(
+                Command::new("/proc/self/exe")
+                    .args(["generate", "--child", "kernel-module"])
+                    .env("LANNER_GENERATE_FILE", &file),
+            );
+            let _ = std::fs::remove_file(&file);
+            r
+        }
         "container-package-manager" => Container::new()?.run(Command::new("dpkg").arg("--version")),
         "container-mount" => {
             let dir = unique("/tmp", "mnt");
@@ -812,6 +829,27 @@ fn child(action: &str) -> anyhow::Result<()> {
                 unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&ns), libc::CLONE_NEWUTS) };
             if rc != 0 {
                 bail!("setns: {}", errno());
+            }
+            Ok(())
+        }
+        "kernel-module" => {
+            let path =
+                std::env::var_os("LANNER_GENERATE_FILE").context("no LANNER_GENERATE_FILE")?;
+            let file = std::fs::File::open(&path).context("cannot open the empty module")?;
+            let params = c"";
+            // SAFETY: finit_module with an fd we own, a NUL-terminated parameter string and no
+            // flags. An empty file is no module: every kernel refuses it (EINVAL, ENOEXEC; ENOSYS
+            // without module support), so nothing is loaded.
+            let rc = unsafe {
+                libc::syscall(
+                    libc::SYS_finit_module,
+                    std::os::fd::AsRawFd::as_raw_fd(&file),
+                    params.as_ptr(),
+                    0,
+                )
+            };
+            if rc == 0 {
+                bail!("the kernel accepted an empty file as a module");
             }
             Ok(())
         }

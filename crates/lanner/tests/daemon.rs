@@ -242,7 +242,10 @@ fn web_server_metrics_reloads_and_reopening() {
     d.signal(libc::SIGTERM);
     let status = d.child.wait().unwrap();
     assert!(status.success(), "{status:?}\n{}", d.log());
-    d.out.extend(d.stdout.try_iter());
+    // the output to its end: the reader thread may still be behind
+    while let Ok(line) = d.stdout.recv_timeout(Duration::from_secs(10)) {
+        d.out.push(line);
+    }
     let summary = d.out.join("\n");
     for r in ["Rule A: ", "Rule B: ", "Rule C: "] {
         assert!(summary.contains(r), "{r}\n{summary}");

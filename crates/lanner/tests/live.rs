@@ -59,7 +59,10 @@ impl Live {
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let out = self.child.wait_with_output().unwrap();
         assert!(out.status.success(), "lanner failed: {:?}\n{}", out.status, self.log.join("\n"));
-        self.log.extend(self.stderr.try_iter());
+        // the rest of the log, to its end: the reader thread may still be behind
+        while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(10)) {
+            self.log.push(line);
+        }
         let alerts = String::from_utf8(out.stdout)
             .unwrap()
             .lines()
@@ -124,6 +127,15 @@ fn by_rule(alerts: &[serde_json::Value]) -> BTreeMap<String, Vec<&serde_json::Va
     map
 }
 
+/// The syscalls the probe's start-up log says it does not capture (this kernel lacks them).
+fn not_captured(log: &[String]) -> Vec<String> {
+    log.iter()
+        .find_map(|l| l.split_once("Not captured (this kernel does not implement them"))
+        .and_then(|(_, rest)| rest.split_once(": "))
+        .map(|(_, names)| names.split(", ").map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
 fn drops(log: &[String]) -> u64 {
     let stats = log
         .iter()
@@ -183,7 +195,17 @@ fn default_rules_catch_every_generated_action(attach: &str) {
     }
     let rules = by_rule(&alerts);
     let mut missing = Vec::new();
+    let uncaptured = not_captured(&log);
     for (action, rule) in actions() {
+        // a kernel built without modules has no tracepoints for their syscalls, so the
+        // per-syscall tracepoints cannot see the attempt (tp_btf/sys_exit still does)
+        if action == "kernel-module" && uncaptured.iter().any(|s| s == "finit_module") {
+            eprintln!(
+                "*** {attach}: finit_module is not captured on this kernel: {rule} not expected"
+            );
+            assert!(!rules.contains_key(&rule));
+            continue;
+        }
         if !rules.contains_key(&rule) {
             missing.push(format!("{action} → {rule}"));
         }
@@ -227,6 +249,14 @@ fn default_rules_catch_every_generated_action(attach: &str) {
             && field(a, "evt.arg.dev") == Some("lanner-generate")),
         "{mounts:#?}"
     );
+    if let Some(modules) = rules.get("Kernel module loading") {
+        assert!(
+            modules.iter().all(|a| field(a, "evt.type") == Some("finit_module")
+                && field(a, "container.id").is_some_and(|id| id.starts_with("6c616e6e6572"))
+                && text(a, "evt.res") != "SUCCESS"),
+            "{modules:#?}"
+        );
+    }
     let mining = &rules["Connection to a mining pool port"];
     assert!(mining.iter().any(|a| field(a, "fd.name").is_some_and(|n| n.ends_with(":3333"))));
     assert_eq!(drops(&log), 0, "the probe dropped events at normal load:\n{}", log.join("\n"));
@@ -264,7 +294,9 @@ fn upstream_falco_rules_catch_generated_actions_live() {
         return;
     }
     let _serial = SERIAL.lock();
-    let live = Live::start(&["-r", rules]);
+    // tp_btf/sys_exit sees every syscall, also those a kernel built without modules lacks
+    // tracepoints for (finit_module: the module injection rule)
+    let live = Live::start(&["-r", rules, "--attach", "tp_btf"]);
     generate(&[
         "read-sensitive-file",
         "search-private-keys",
@@ -277,6 +309,7 @@ fn upstream_falco_rules_catch_generated_actions_live() {
         "netcat-exec",
         "dropped-executable",
         "container-su",
+        "kernel-module",
     ]);
     let (alerts, log) = live.stop();
     let rules = by_rule(&alerts);
@@ -291,6 +324,7 @@ fn upstream_falco_rules_catch_generated_actions_live() {
         "Terminal shell in container",
         "Netcat Remote Code Execution in Container",
         "Drop and execute new binary in container",
+        "Linux Kernel Module Injection Detected",
     ] {
         assert!(rules.contains_key(rule), "`{rule}` did not fire; alerts: {rules:#?}");
     }
