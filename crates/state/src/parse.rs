@@ -368,21 +368,8 @@ impl State {
         if let Some(v) = x.uint(P::ExeInoMtime) {
             t.exe_ino_mtime = v;
         }
-        if let Some(v) = x.uint(P::VmSize) {
-            t.vmsize_kb = v as u32;
-        }
-        if let Some(v) = x.uint(P::VmRss) {
-            t.vmrss_kb = v as u32;
-        }
-        if let Some(v) = x.uint(P::VmSwap) {
-            t.vmswap_kb = v as u32;
-        }
-        if let Some(v) = x.uint(P::PgftMaj) {
-            t.pfmajor = v;
-        }
-        if let Some(v) = x.uint(P::PgftMin) {
-            t.pfminor = v;
-        }
+        // The memory and page-fault counters are copied by `update_counters`, after this, as
+        // for every event of the thread that reports them.
         if let Some(flags) = x.uint(P::Flags) {
             let flags = flags as u32;
             t.exe_writable = flags & ffi::PPM_EXE_WRITABLE != 0;
