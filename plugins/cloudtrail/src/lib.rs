@@ -38,7 +38,7 @@ use falco_plugin::schemars::JsonSchema;
 use falco_plugin::serde::Deserialize;
 use falco_plugin::source::{EventBatch, EventInput, SourcePlugin, SourcePluginInstance};
 use falco_plugin::tables::TablesInput;
-use lanner_plugin_jsontree::{Value, parse_rfc3339_nano};
+use lanner_plugin_jsontree::{PerEvent, Value, parse_rfc3339_nano};
 use std::collections::VecDeque;
 use std::ffi::{CStr, CString};
 use std::io::Read;
@@ -139,8 +139,7 @@ type RecordEventRef<'a> = Event<PluginEvent<RecordPayload<'a>>>;
 /// The cloudtrail plugin.
 #[derive(Debug, Default)]
 pub struct CloudTrailPlugin {
-    cache_key: Option<(usize, usize, usize)>,
-    cache: Option<Value>,
+    parsed: PerEvent,
 }
 
 impl Plugin for CloudTrailPlugin {
@@ -292,17 +291,12 @@ fn cstring(s: String) -> CString {
 impl CloudTrailPlugin {
     fn parsed(&mut self, req: &ExtractRequest<'_, '_, '_, '_, Self>) -> Result<&Value, Error> {
         let event = req.event.event()?;
-        let data = event.params.event_data.0;
-        let key = (req.event.event_number(), data.as_ptr() as usize, data.len());
-        if self.cache_key != Some(key) || self.cache.is_none() {
-            self.cache_key = None;
+        self.parsed.get_or_parse(req.event.event_number(), event.params.event_data.0, |data| {
             // upstream trims NUL bytes around the record first.
             let start = data.iter().position(|b| *b != 0).unwrap_or(data.len());
             let end = data.iter().rposition(|b| *b != 0).map_or(start, |e| e + 1);
-            self.cache = Some(Value::parse(&data[start..end.max(start)])?);
-            self.cache_key = Some(key);
-        }
-        self.cache.as_ref().ok_or_else(|| anyhow::anyhow!("no record"))
+            Ok(Value::parse(&data[start..end.max(start)])?)
+        })
     }
 
     fn one(&mut self, req: ExtractRequest<Self>, name: &str) -> Result<Option<CString>, Error> {

@@ -17,7 +17,7 @@
 //! Init config (optional, JSON): `{"useAsync": bool}`, accepted for compatibility and
 //! ignored (the SDK has no async extraction).
 
-use falco_plugin::anyhow::{self, Error};
+use falco_plugin::anyhow::Error;
 use falco_plugin::base::{Json, Plugin};
 use falco_plugin::event::PluginEvent;
 use falco_plugin::event::events::Event;
@@ -25,7 +25,7 @@ use falco_plugin::extract::{ExtractFieldInfo, ExtractPlugin, ExtractRequest, fie
 use falco_plugin::schemars::JsonSchema;
 use falco_plugin::serde::Deserialize;
 use falco_plugin::tables::TablesInput;
-use lanner_plugin_jsontree::Value;
+use lanner_plugin_jsontree::{PerEvent, Value};
 use std::ffi::{CStr, CString};
 
 mod indent;
@@ -53,17 +53,10 @@ pub enum JsonError {
     Parse(#[from] lanner_plugin_jsontree::ParseError),
 }
 
-/// The parsed payload of the last event, by event number.
-#[derive(Debug, Default)]
-struct Cache {
-    key: Option<(usize, usize, usize)>,
-    value: Option<Value>,
-}
-
 /// The json plugin.
 #[derive(Debug, Default)]
 pub struct JsonPlugin {
-    cache: Cache,
+    parsed: PerEvent,
 }
 
 type PluginEventRef<'a> = Event<PluginEvent<&'a [u8]>>;
@@ -85,14 +78,11 @@ impl JsonPlugin {
     /// The parsed payload of the request's event (cached by event number).
     fn parsed(&mut self, req: &ExtractRequest<'_, '_, '_, '_, Self>) -> Result<&Value, Error> {
         let event = req.event.event()?;
-        let data = event.params.event_data;
-        let key = (req.event.event_number(), data.as_ptr() as usize, data.len());
-        if self.cache.key != Some(key) || self.cache.value.is_none() {
-            self.cache.key = None;
-            self.cache.value = Some(parse_payload(data)?);
-            self.cache.key = Some(key);
-        }
-        self.cache.value.as_ref().ok_or_else(|| anyhow::anyhow!("no value"))
+        Ok(self.parsed.get_or_parse(
+            req.event.event_number(),
+            event.params.event_data,
+            parse_payload,
+        )?)
     }
 
     fn extract_value(

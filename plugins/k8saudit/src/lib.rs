@@ -38,7 +38,7 @@ use falco_plugin::serde::Deserialize;
 use falco_plugin::source::{EventBatch, EventInput, SourcePlugin, SourcePluginInstance};
 use falco_plugin::tables::TablesInput;
 use fields::Arg;
-use lanner_plugin_jsontree::Value;
+use lanner_plugin_jsontree::{PerEvent, Value};
 use std::ffi::{CStr, CString};
 
 pub mod audit;
@@ -137,8 +137,7 @@ type AuditEventRef<'a> = Event<PluginEvent<AuditPayload<'a>>>;
 #[derive(Debug)]
 pub struct K8sAuditPlugin {
     config: Config,
-    cache_key: Option<(usize, usize, usize)>,
-    cache: Option<Value>,
+    parsed: PerEvent,
 }
 
 impl Plugin for K8sAuditPlugin {
@@ -150,7 +149,7 @@ impl Plugin for K8sAuditPlugin {
     type ConfigType = Json<Config>;
 
     fn new(_input: Option<&TablesInput>, Json(config): Self::ConfigType) -> Result<Self, Error> {
-        Ok(K8sAuditPlugin { config, cache_key: None, cache: None })
+        Ok(K8sAuditPlugin { config, parsed: PerEvent::default() })
     }
 }
 
@@ -201,18 +200,13 @@ impl K8sAuditPlugin {
 
     fn parsed(&mut self, req: &ExtractRequest<'_, '_, '_, '_, Self>) -> Result<&Value, Error> {
         let event = req.event.event()?;
-        let data = event.params.event_data.0;
-        let key = (req.event.event_number(), data.as_ptr() as usize, data.len());
-        if self.cache_key != Some(key) || self.cache.is_none() {
-            self.cache_key = None;
+        self.parsed.get_or_parse(req.event.event_number(), event.params.event_data.0, |data| {
             // upstream's quick check: only `{` or `[` can start an audit event.
             if !matches!(data.first(), Some(b'{' | b'[')) {
                 return Err(anyhow::anyhow!("broken JSON data"));
             }
-            self.cache = Some(Value::parse(data)?);
-            self.cache_key = Some(key);
-        }
-        self.cache.as_ref().ok_or_else(|| anyhow::anyhow!("broken JSON data"))
+            Ok(Value::parse(data)?)
+        })
     }
 
     fn one(
