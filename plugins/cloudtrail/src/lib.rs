@@ -39,6 +39,7 @@ use falco_plugin::serde::Deserialize;
 use falco_plugin::source::{EventBatch, EventInput, SourcePlugin, SourcePluginInstance};
 use falco_plugin::tables::TablesInput;
 use lanner_plugin_jsontree::{PerEvent, Value, parse_rfc3339_nano};
+use lanner_plugin_support::{cstring, source_payload};
 use std::collections::VecDeque;
 use std::ffi::{CStr, CString};
 use std::io::Read;
@@ -108,30 +109,9 @@ pub enum CloudTrailError {
     },
 }
 
-/// The payload of cloudtrail's plugin events: a record's JSON.
-#[derive(Debug, Clone, Copy)]
-pub struct RecordPayload<'a>(pub &'a [u8]);
-
-impl falco_plugin::event::EventSource for RecordPayload<'_> {
-    const SOURCE: Option<&'static str> = Some("aws_cloudtrail");
-}
-
-impl<'a> falco_plugin::event::fields::FromBytes<'a> for RecordPayload<'a> {
-    fn from_bytes(buf: &mut &'a [u8]) -> Result<Self, falco_plugin::event::fields::FromBytesError> {
-        Ok(RecordPayload(std::mem::take(buf)))
-    }
-}
-
-impl falco_plugin::event::fields::ToBytes for RecordPayload<'_> {
-    fn binary_size(&self) -> usize {
-        self.0.len()
-    }
-    fn write<W: std::io::Write>(&self, mut writer: W) -> std::io::Result<()> {
-        writer.write_all(self.0)
-    }
-    fn default_repr() -> impl falco_plugin::event::fields::ToBytes {
-        RecordPayload(&[])
-    }
+source_payload! {
+    /// The payload of cloudtrail's plugin events: a record's JSON.
+    pub struct RecordPayload for "aws_cloudtrail";
 }
 
 type RecordEventRef<'a> = Event<PluginEvent<RecordPayload<'a>>>;
@@ -273,18 +253,6 @@ impl CloudTrailInstance {
         }
         let n = self.ready.len().min(max);
         Ok(self.ready.drain(..n).collect())
-    }
-}
-
-fn cstring(s: String) -> CString {
-    match CString::new(s) {
-        Ok(c) => c,
-        Err(e) => {
-            let at = e.nul_position();
-            let mut bytes = e.into_vec();
-            bytes.truncate(at);
-            CString::new(bytes).unwrap_or_default()
-        }
     }
 }
 

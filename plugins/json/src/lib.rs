@@ -26,6 +26,7 @@ use falco_plugin::schemars::JsonSchema;
 use falco_plugin::serde::Deserialize;
 use falco_plugin::tables::TablesInput;
 use lanner_plugin_jsontree::{PerEvent, Value};
+use lanner_plugin_support::cstring;
 use std::ffi::{CStr, CString};
 
 mod indent;
@@ -121,19 +122,6 @@ pub fn parse_payload(data: &[u8]) -> Result<Value, JsonError> {
 /// `json.value[pointer]` of a parsed payload.
 pub fn value_at(root: &Value, pointer: &str) -> Option<String> {
     root.pointer(pointer).map(Value::to_text)
-}
-
-/// A C string of `s`, cut at the first NUL (Falco's strings end there anyway).
-fn cstring(s: String) -> CString {
-    match CString::new(s) {
-        Ok(c) => c,
-        Err(e) => {
-            let at = e.nul_position();
-            let mut bytes = e.into_vec();
-            bytes.truncate(at);
-            CString::new(bytes).unwrap_or_default()
-        }
-    }
 }
 
 impl ExtractPlugin for JsonPlugin {
