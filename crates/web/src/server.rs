@@ -57,13 +57,8 @@ pub enum WebError {
         source: std::io::Error,
     },
     /// The certificate file could not be used.
-    #[error("webserver: cannot use ssl_certificate `{path}`: {why}")]
-    Tls {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        why: String,
-    },
+    #[error("webserver: cannot use ssl_certificate `{}`: {}", .0.path().display(), .0.kind())]
+    Tls(lanner_tls::TlsError),
     /// The runtime or thread could not start.
     #[error("webserver: cannot start: {0}")]
     Start(std::io::Error),
@@ -86,7 +81,7 @@ impl WebServer {
             host.parse().map_err(|_| WebError::Address(config.listen_address.clone()))?;
         let addr = SocketAddr::new(ip, config.listen_port);
         let tls = match &config.tls_certificate {
-            Some(path) => Some(tls_acceptor(path)?),
+            Some(path) => Some(lanner_tls::acceptor_from_pem_file(path).map_err(WebError::Tls)?),
             None => None,
         };
         let listener = TcpListener::bind(addr)
@@ -141,7 +136,7 @@ impl Drop for WebServer {
 
 async fn serve(
     listener: TcpListener,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<lanner_tls::TlsAcceptor>,
     shared: Arc<(ServerConfig, StatsHub)>,
     mut stop: oneshot::Receiver<()>,
 ) {
@@ -221,29 +216,4 @@ fn route(req: &Request<Incoming>, config: &ServerConfig, hub: &StatsHub) -> Resp
         }
         _ => respond(StatusCode::NOT_FOUND, JSON, "{\"error\":\"not found\"}".into()),
     }
-}
-
-/// A TLS acceptor from a PEM file holding the certificate chain and the private key.
-fn tls_acceptor(path: &PathBuf) -> Result<tokio_rustls::TlsAcceptor, WebError> {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    use tokio_rustls::rustls;
-
-    let bad = |why: String| WebError::Tls { path: path.clone(), why };
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-        .map_err(|e| bad(e.to_string()))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| bad(e.to_string()))?;
-    if certs.is_empty() {
-        return Err(bad("no certificate in the file".into()));
-    }
-    let key = PrivateKeyDer::from_pem_file(path).map_err(|e| bad(format!("private key: {e}")))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| bad(e.to_string()))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| bad(e.to_string()))?;
-    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }

@@ -38,7 +38,8 @@ use falco_plugin::schemars::JsonSchema;
 use falco_plugin::serde::Deserialize;
 use falco_plugin::source::{EventBatch, EventInput, SourcePlugin, SourcePluginInstance};
 use falco_plugin::tables::TablesInput;
-use lanner_plugin_jsontree::{Value, parse_rfc3339_nano};
+use lanner_plugin_jsontree::{PerEvent, Value, parse_rfc3339_nano};
+use lanner_plugin_support::{cstring, source_payload};
 use std::collections::VecDeque;
 use std::ffi::{CStr, CString};
 use std::io::Read;
@@ -108,30 +109,9 @@ pub enum CloudTrailError {
     },
 }
 
-/// The payload of cloudtrail's plugin events: a record's JSON.
-#[derive(Debug, Clone, Copy)]
-pub struct RecordPayload<'a>(pub &'a [u8]);
-
-impl falco_plugin::event::EventSource for RecordPayload<'_> {
-    const SOURCE: Option<&'static str> = Some("aws_cloudtrail");
-}
-
-impl<'a> falco_plugin::event::fields::FromBytes<'a> for RecordPayload<'a> {
-    fn from_bytes(buf: &mut &'a [u8]) -> Result<Self, falco_plugin::event::fields::FromBytesError> {
-        Ok(RecordPayload(std::mem::take(buf)))
-    }
-}
-
-impl falco_plugin::event::fields::ToBytes for RecordPayload<'_> {
-    fn binary_size(&self) -> usize {
-        self.0.len()
-    }
-    fn write<W: std::io::Write>(&self, mut writer: W) -> std::io::Result<()> {
-        writer.write_all(self.0)
-    }
-    fn default_repr() -> impl falco_plugin::event::fields::ToBytes {
-        RecordPayload(&[])
-    }
+source_payload! {
+    /// The payload of cloudtrail's plugin events: a record's JSON.
+    pub struct RecordPayload for "aws_cloudtrail";
 }
 
 type RecordEventRef<'a> = Event<PluginEvent<RecordPayload<'a>>>;
@@ -139,8 +119,7 @@ type RecordEventRef<'a> = Event<PluginEvent<RecordPayload<'a>>>;
 /// The cloudtrail plugin.
 #[derive(Debug, Default)]
 pub struct CloudTrailPlugin {
-    cache_key: Option<(usize, usize, usize)>,
-    cache: Option<Value>,
+    parsed: PerEvent,
 }
 
 impl Plugin for CloudTrailPlugin {
@@ -277,32 +256,15 @@ impl CloudTrailInstance {
     }
 }
 
-fn cstring(s: String) -> CString {
-    match CString::new(s) {
-        Ok(c) => c,
-        Err(e) => {
-            let at = e.nul_position();
-            let mut bytes = e.into_vec();
-            bytes.truncate(at);
-            CString::new(bytes).unwrap_or_default()
-        }
-    }
-}
-
 impl CloudTrailPlugin {
     fn parsed(&mut self, req: &ExtractRequest<'_, '_, '_, '_, Self>) -> Result<&Value, Error> {
         let event = req.event.event()?;
-        let data = event.params.event_data.0;
-        let key = (req.event.event_number(), data.as_ptr() as usize, data.len());
-        if self.cache_key != Some(key) || self.cache.is_none() {
-            self.cache_key = None;
+        self.parsed.get_or_parse(req.event.event_number(), event.params.event_data.0, |data| {
             // upstream trims NUL bytes around the record first.
             let start = data.iter().position(|b| *b != 0).unwrap_or(data.len());
             let end = data.iter().rposition(|b| *b != 0).map_or(start, |e| e + 1);
-            self.cache = Some(Value::parse(&data[start..end.max(start)])?);
-            self.cache_key = Some(key);
-        }
-        self.cache.as_ref().ok_or_else(|| anyhow::anyhow!("no record"))
+            Ok(Value::parse(&data[start..end.max(start)])?)
+        })
     }
 
     fn one(&mut self, req: ExtractRequest<Self>, name: &str) -> Result<Option<CString>, Error> {

@@ -17,7 +17,7 @@
 //! Init config (optional, JSON): `{"useAsync": bool}`, accepted for compatibility and
 //! ignored (the SDK has no async extraction).
 
-use falco_plugin::anyhow::{self, Error};
+use falco_plugin::anyhow::Error;
 use falco_plugin::base::{Json, Plugin};
 use falco_plugin::event::PluginEvent;
 use falco_plugin::event::events::Event;
@@ -25,7 +25,8 @@ use falco_plugin::extract::{ExtractFieldInfo, ExtractPlugin, ExtractRequest, fie
 use falco_plugin::schemars::JsonSchema;
 use falco_plugin::serde::Deserialize;
 use falco_plugin::tables::TablesInput;
-use lanner_plugin_jsontree::Value;
+use lanner_plugin_jsontree::{PerEvent, Value};
+use lanner_plugin_support::cstring;
 use std::ffi::{CStr, CString};
 
 mod indent;
@@ -53,17 +54,10 @@ pub enum JsonError {
     Parse(#[from] lanner_plugin_jsontree::ParseError),
 }
 
-/// The parsed payload of the last event, by event number.
-#[derive(Debug, Default)]
-struct Cache {
-    key: Option<(usize, usize, usize)>,
-    value: Option<Value>,
-}
-
 /// The json plugin.
 #[derive(Debug, Default)]
 pub struct JsonPlugin {
-    cache: Cache,
+    parsed: PerEvent,
 }
 
 type PluginEventRef<'a> = Event<PluginEvent<&'a [u8]>>;
@@ -85,14 +79,11 @@ impl JsonPlugin {
     /// The parsed payload of the request's event (cached by event number).
     fn parsed(&mut self, req: &ExtractRequest<'_, '_, '_, '_, Self>) -> Result<&Value, Error> {
         let event = req.event.event()?;
-        let data = event.params.event_data;
-        let key = (req.event.event_number(), data.as_ptr() as usize, data.len());
-        if self.cache.key != Some(key) || self.cache.value.is_none() {
-            self.cache.key = None;
-            self.cache.value = Some(parse_payload(data)?);
-            self.cache.key = Some(key);
-        }
-        self.cache.value.as_ref().ok_or_else(|| anyhow::anyhow!("no value"))
+        Ok(self.parsed.get_or_parse(
+            req.event.event_number(),
+            event.params.event_data,
+            parse_payload,
+        )?)
     }
 
     fn extract_value(
@@ -131,19 +122,6 @@ pub fn parse_payload(data: &[u8]) -> Result<Value, JsonError> {
 /// `json.value[pointer]` of a parsed payload.
 pub fn value_at(root: &Value, pointer: &str) -> Option<String> {
     root.pointer(pointer).map(Value::to_text)
-}
-
-/// A C string of `s`, cut at the first NUL (Falco's strings end there anyway).
-fn cstring(s: String) -> CString {
-    match CString::new(s) {
-        Ok(c) => c,
-        Err(e) => {
-            let at = e.nul_position();
-            let mut bytes = e.into_vec();
-            bytes.truncate(at);
-            CString::new(bytes).unwrap_or_default()
-        }
-    }
 }
 
 impl ExtractPlugin for JsonPlugin {

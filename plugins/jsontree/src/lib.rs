@@ -11,9 +11,10 @@
 //!   they hold `"`, `\` or control characters, and then with Go's `strconv.Quote` rules.
 //!
 //! Beside the tree, [`parse_rfc3339_nano`]: the RFC 3339 timestamps these documents carry, read
-//! as the Go plugins read them. It owns nothing else: no field semantics, no I/O. Input is untrusted (audit webhooks,
-//! files): the parser never panics, bounds nesting at [`MAX_DEPTH`], and reports the byte
-//! offset of the first error.
+//! as the Go plugins read them; and [`PerEvent`]: the tree of the event being extracted from,
+//! parsed once for all of its fields. It owns nothing else: no field semantics, no I/O. Input
+//! is untrusted (audit webhooks, files): the parser never panics, bounds nesting at
+//! [`MAX_DEPTH`], and reports the byte offset of the first error.
 //!
 //! ```
 //! use lanner_plugin_jsontree::Value;
@@ -28,8 +29,10 @@
 use std::fmt::Write as _;
 use std::ops::Range;
 
+mod per_event;
 mod time;
 
+pub use per_event::PerEvent;
 pub use time::parse_rfc3339_nano;
 
 /// Deepest nesting of arrays and objects accepted (the same bound as `serde_json`'s).

@@ -38,7 +38,8 @@ use falco_plugin::serde::Deserialize;
 use falco_plugin::source::{EventBatch, EventInput, SourcePlugin, SourcePluginInstance};
 use falco_plugin::tables::TablesInput;
 use fields::Arg;
-use lanner_plugin_jsontree::Value;
+use lanner_plugin_jsontree::{PerEvent, Value};
+use lanner_plugin_support::{cstring, source_payload};
 use std::ffi::{CStr, CString};
 
 pub mod audit;
@@ -105,30 +106,9 @@ pub enum OpenError {
     File(#[from] reader::ReaderError),
 }
 
-/// The payload of k8saudit's plugin events: JSON bytes of the `k8s_audit` source.
-#[derive(Debug, Clone, Copy)]
-pub struct AuditPayload<'a>(pub &'a [u8]);
-
-impl falco_plugin::event::EventSource for AuditPayload<'_> {
-    const SOURCE: Option<&'static str> = Some("k8s_audit");
-}
-
-impl<'a> falco_plugin::event::fields::FromBytes<'a> for AuditPayload<'a> {
-    fn from_bytes(buf: &mut &'a [u8]) -> Result<Self, falco_plugin::event::fields::FromBytesError> {
-        Ok(AuditPayload(std::mem::take(buf)))
-    }
-}
-
-impl falco_plugin::event::fields::ToBytes for AuditPayload<'_> {
-    fn binary_size(&self) -> usize {
-        self.0.len()
-    }
-    fn write<W: std::io::Write>(&self, mut writer: W) -> std::io::Result<()> {
-        writer.write_all(self.0)
-    }
-    fn default_repr() -> impl falco_plugin::event::fields::ToBytes {
-        AuditPayload(&[])
-    }
+source_payload! {
+    /// The payload of k8saudit's plugin events: JSON bytes of the `k8s_audit` source.
+    pub struct AuditPayload for "k8s_audit";
 }
 
 type AuditEventRef<'a> = Event<PluginEvent<AuditPayload<'a>>>;
@@ -137,8 +117,7 @@ type AuditEventRef<'a> = Event<PluginEvent<AuditPayload<'a>>>;
 #[derive(Debug)]
 pub struct K8sAuditPlugin {
     config: Config,
-    cache_key: Option<(usize, usize, usize)>,
-    cache: Option<Value>,
+    parsed: PerEvent,
 }
 
 impl Plugin for K8sAuditPlugin {
@@ -150,7 +129,7 @@ impl Plugin for K8sAuditPlugin {
     type ConfigType = Json<Config>;
 
     fn new(_input: Option<&TablesInput>, Json(config): Self::ConfigType) -> Result<Self, Error> {
-        Ok(K8sAuditPlugin { config, cache_key: None, cache: None })
+        Ok(K8sAuditPlugin { config, parsed: PerEvent::default() })
     }
 }
 
@@ -201,18 +180,13 @@ impl K8sAuditPlugin {
 
     fn parsed(&mut self, req: &ExtractRequest<'_, '_, '_, '_, Self>) -> Result<&Value, Error> {
         let event = req.event.event()?;
-        let data = event.params.event_data.0;
-        let key = (req.event.event_number(), data.as_ptr() as usize, data.len());
-        if self.cache_key != Some(key) || self.cache.is_none() {
-            self.cache_key = None;
+        self.parsed.get_or_parse(req.event.event_number(), event.params.event_data.0, |data| {
             // upstream's quick check: only `{` or `[` can start an audit event.
             if !matches!(data.first(), Some(b'{' | b'[')) {
                 return Err(anyhow::anyhow!("broken JSON data"));
             }
-            self.cache = Some(Value::parse(data)?);
-            self.cache_key = Some(key);
-        }
-        self.cache.as_ref().ok_or_else(|| anyhow::anyhow!("broken JSON data"))
+            Ok(Value::parse(data)?)
+        })
     }
 
     fn one(
@@ -241,19 +215,6 @@ impl K8sAuditPlugin {
             Some(fields::Out::One(s)) => Some(vec![cstring(s)]),
             Some(fields::Out::List(v)) => Some(v.into_iter().map(cstring).collect()),
         })
-    }
-}
-
-/// A C string of `s`, cut at the first NUL.
-fn cstring(s: String) -> CString {
-    match CString::new(s) {
-        Ok(c) => c,
-        Err(e) => {
-            let at = e.nul_position();
-            let mut bytes = e.into_vec();
-            bytes.truncate(at);
-            CString::new(bytes).unwrap_or_default()
-        }
     }
 }
 

@@ -41,13 +41,8 @@ pub enum WebhookError {
         source: std::io::Error,
     },
     /// The certificate file could not be read or used.
-    #[error("cannot use `sslCertificate` {path}: {reason}")]
-    Certificate {
-        /// The file.
-        path: String,
-        /// What is wrong.
-        reason: String,
-    },
+    #[error("cannot use `sslCertificate` {}: {}", .0.path().display(), .0.kind())]
+    Certificate(lanner_tls::TlsError),
     /// The runtime could not start.
     #[error("cannot start the webhook runtime: {0}")]
     Runtime(std::io::Error),
@@ -85,30 +80,6 @@ fn resolve(address: &str) -> Result<SocketAddr, WebhookError> {
         .ok()
         .and_then(|mut a| a.next())
         .ok_or_else(|| WebhookError::Address(address.to_string()))
-}
-
-fn tls_acceptor(path: &str) -> Result<tokio_rustls::TlsAcceptor, WebhookError> {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    let bad = |reason: String| WebhookError::Certificate { path: path.to_string(), reason };
-    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-    // As upstream, one file holds both the certificate(s) and the key.
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<_, _>>()
-        .map_err(|e| bad(format!("{e:?}")))?;
-    if certs.is_empty() {
-        return Err(bad("no certificate in the file".into()));
-    }
-    let key =
-        PrivateKeyDer::from_pem_slice(&pem).map_err(|e| bad(format!("no private key: {e:?}")))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| bad(e.to_string()))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| bad(e.to_string()))?;
-    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
 fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {
@@ -184,7 +155,13 @@ impl Webhook {
     /// Binds and starts serving.
     pub fn start(cfg: WebhookConfig) -> Result<Webhook, WebhookError> {
         let addr = resolve(&cfg.address)?;
-        let tls = cfg.tls_pem.as_deref().map(tls_acceptor).transpose()?;
+        // As upstream, one file holds both the certificate(s) and the key.
+        let tls = cfg
+            .tls_pem
+            .as_deref()
+            .map(lanner_tls::acceptor_from_pem_file)
+            .transpose()
+            .map_err(WebhookError::Certificate)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("k8saudit-webhook")
