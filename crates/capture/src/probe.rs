@@ -140,8 +140,14 @@ impl CpuCounters {
 /// buffers there are: CPUs 0..per share buffer 0, the next `per` buffer 1, and so on (the
 /// last may serve fewer); `per` 0, or above `ncpus`, puts every CPU on buffer 0.
 pub fn ring_of(cpu: usize, ncpus: usize, per: usize) -> (usize, usize) {
-    let per = if per == 0 || per > ncpus { ncpus.max(1) } else { per };
+    let per = cpus_per_ring(ncpus, per);
     (cpu / per, ncpus.div_ceil(per).max(1))
+}
+
+/// How many CPUs share a ring buffer when `per` is asked for: `per`, or all `ncpus` for 0 or
+/// more than there are.
+fn cpus_per_ring(ncpus: usize, per: usize) -> usize {
+    if per == 0 || per > ncpus { ncpus.max(1) } else { per }
 }
 
 /// The loaded, attached probe and its ring buffers.
@@ -158,6 +164,8 @@ pub struct Probe {
     unavailable: Vec<&'static Syscall>,
     /// The number of CPUs the kernel may run (one counter slot each).
     ncpus: usize,
+    /// How many CPUs share each ring buffer (the last may have fewer).
+    cpus_per_ring: usize,
     /// The buffer of the record `next` returned last, to consume it on the next call.
     current: Option<usize>,
 }
@@ -326,6 +334,7 @@ impl Probe {
             syscalls,
             unavailable,
             ncpus,
+            cpus_per_ring: cpus_per_ring(ncpus, options.cpus_per_buffer),
             current: None,
         })
     }
@@ -364,6 +373,12 @@ impl Probe {
     /// The number of ring buffers ([`ProbeOptions::cpus_per_buffer`]).
     pub fn buffers(&self) -> usize {
         self.rings.len()
+    }
+
+    /// How many CPUs share each ring buffer, as [`ring_of`] groups them: 1 for a buffer per
+    /// CPU, [`Probe::cpus`] for one buffer for all.
+    pub fn cpus_per_buffer(&self) -> usize {
+        self.cpus_per_ring
     }
 
     /// The next event in timestamp order among those the CPUs have written so far, with its

@@ -115,12 +115,8 @@ pub(crate) fn run(mut run: Replay, live: &LiveOptions) -> anyhow::Result<ExitCod
         probe.buffers(),
         live.buffer_bytes.next_power_of_two() >> 20
     ));
-    if probe.buffers() < probe.cpus() {
-        let every = match live.cpus_per_buffer {
-            0 => probe.cpus(),
-            n => n.min(probe.cpus()),
-        };
-        log.log(&format!("One ring buffer every '{every}' CPUs."));
+    if probe.cpus_per_buffer() > 1 {
+        log.log(&format!("One ring buffer every '{}' CPUs.", probe.cpus_per_buffer()));
     }
     log.log(&format!("Attachment {}: {}", probe.mode().name(), probe.choice().reason));
     if !probe.unavailable().is_empty() {

@@ -1064,7 +1064,8 @@ impl Memo {
 #[derive(Debug)]
 struct Extractor(SharedPlugin);
 
-/// How many extraction errors of one plugin are reported before they are only counted.
+/// How many extraction errors (of all plugins together) are reported in full; after them,
+/// one in each power of two.
 const REPORTED_EXTRACT_ERRORS: u64 = 10;
 
 static EXTRACT_ERRORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -1082,8 +1083,8 @@ impl PluginExtractor for Extractor {
         let mut plugin = self.0.lock();
         if let Err(err) = plugin.extract(index, arg, event, num, source, out) {
             // A failed extraction leaves the field without a value (the rule does not match),
-            // and is reported through the plugin's log sink: the first few in full, then a
-            // count every power of ten.
+            // and is reported through the plugin's log sink: the first few in full, then one
+            // at every power of two of the count, which is shared by all plugins.
             let n = EXTRACT_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             if n <= REPORTED_EXTRACT_ERRORS || n.is_power_of_two() {
                 let message = format!("{err} (event {num}; {n} extraction errors so far)");
