@@ -120,8 +120,9 @@ pub(crate) struct DetectArgs {
     #[arg(long = "disable-source", value_name = "SOURCE")]
     pub(crate) disable_sources: Vec<String>,
 
-    /// Live capture: also record every captured event (and the /proc scan it started from)
-    /// to this `.scap` file, which `lanner inspect -r` and `sysdig -r` read.
+    /// Record every event the live sources take in (the probe's syscalls, with the /proc
+    /// scan they start from, and the plugin sources' events) to this `.scap` file, which
+    /// `lanner -e`, `lanner inspect -r` and `sysdig -r` read.
     #[arg(short = 'w', value_name = "CAPTURE_OUT")]
     pub(crate) write: Option<PathBuf>,
 }
@@ -205,48 +206,67 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
              provides an enabled source"
         );
     }
-    if syscalls && settings.engine_kind == EngineKind::Replay {
+    // A replay reads every source's events from the capture, as Falco's capture mode does:
+    // the plugin sources are not opened, their rules run on the capture's plugin events.
+    let replay_mode = settings.engine_kind == EngineKind::Replay;
+    if replay_mode {
         if args.write.is_some() {
             anyhow::bail!("-w records live captures; a replay (-e) reads one already");
         }
         if settings.replay_capture_file.is_empty() {
             anyhow::bail!("engine.kind is replay but engine.replay.capture_file is empty");
         }
+    } else if args.write.is_some() && !live && plugin_sources.is_empty() {
+        anyhow::bail!(
+            "-w records the events of live sources (the kernel probe, plugin sources), and \
+             this run has none"
+        );
     }
     let pipeline = start_pipeline(settings, args, log)?;
     let daemon = Daemon::start(args, &detection, &load_options, log, live);
     let deadline =
         args.duration.map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s));
     let detector = Detector::new(detection.clone(), pipeline);
-    let plugins = crate::plugins::PluginRun::start(
-        &plugins,
-        &plugin_sources,
-        detector.current(),
-        deadline,
-        log,
-    )?;
-    let replay = Replay { detector, daemon, log, deadline, plugins };
-    if !syscalls {
+    let mode = if replay_mode {
+        crate::plugins::SourceMode::FromCapture
+    } else {
+        crate::plugins::SourceMode::Open
+    };
+    let plugins =
+        crate::plugins::PluginRun::start(&plugins, &plugin_sources, mode, detector.current(), log)?;
+    let mut replay =
+        Replay { detector, daemon, log, deadline, plugins, recorder: None, syscalls: true };
+    if replay_mode {
+        replay.syscalls = syscall_enabled;
+        log.log(&format!(
+            "Opening 'syscall' source with savefile {}",
+            settings.replay_capture_file
+        ));
+        let capture = PathBuf::from(&settings.replay_capture_file);
+        return replay.run(&capture);
+    }
+    if !live {
+        // No probe: the plugin sources open now, recording from the start (`-w`).
+        if let Some(path) = &args.write {
+            replay.recorder =
+                Some(crate::record::Recorder::create(path, &lanner_scap::Tables::default())?);
+        }
+        replay.plugins.open_sources(deadline, log, replay.recorder.as_ref())?;
         return replay.wait_for_plugin_sources(idle);
     }
-    if live {
-        let base = crate::live::BaseSyscalls {
-            all: settings.base_syscalls_all || args.all_events,
-            custom_set: settings.base_syscalls_custom_set.clone(),
-            repair: settings.base_syscalls_repair,
-        };
-        let live = crate::live::LiveOptions {
-            base,
-            buffer_bytes: settings.ring_buffer_bytes,
-            cpus_per_buffer: settings.cpus_for_each_buffer,
-            attach: args.attach.0,
-            write: args.write.clone(),
-        };
-        return crate::live::run(replay, &live);
-    }
-    log.log(&format!("Opening 'syscall' source with savefile {}", settings.replay_capture_file));
-    let capture = PathBuf::from(&settings.replay_capture_file);
-    replay.run(&capture)
+    let base = crate::live::BaseSyscalls {
+        all: settings.base_syscalls_all || args.all_events,
+        custom_set: settings.base_syscalls_custom_set.clone(),
+        repair: settings.base_syscalls_repair,
+    };
+    let live = crate::live::LiveOptions {
+        base,
+        buffer_bytes: settings.ring_buffer_bytes,
+        cpus_per_buffer: settings.cpus_for_each_buffer,
+        attach: args.attach.0,
+        write: args.write.clone(),
+    };
+    crate::live::run(replay, &live)
 }
 
 /// The sources rules may be written for (syscall, and each loaded plugin's), and the loaded
@@ -634,11 +654,18 @@ pub(crate) struct Replay {
     pub(crate) log: Logger,
     pub(crate) deadline: Option<std::time::Instant>,
     pub(crate) plugins: crate::plugins::PluginRun,
+    /// `-w`: the capture the events are recorded to.
+    pub(crate) recorder: Option<crate::record::Recorder>,
+    /// The syscall source runs (a replay of a capture with the syscall source disabled
+    /// runs only the plugin sources' rules on its plugin events).
+    pub(crate) syscalls: bool,
 }
 
 impl Replay {
     fn run(mut self, capture: &Path) -> anyhow::Result<ExitCode> {
-        let keep = self.relevant_types();
+        let mut keep = self.relevant_types();
+        // Plugin events always: those of a plugin that is not loaded are an error.
+        keep.insert(lanner_plugins::PLUGIN_EVENT);
         let keep_list =
             (0..lanner_event::table::EVENT_MAX as u16).map(|c| keep.contains(c)).collect();
         let mut reader = ThreadedReader::open(capture, Some(keep_list))
@@ -646,7 +673,16 @@ impl Replay {
         let mut state = State::from_tables(reader.tables());
         let mut first_ts = None;
         let mut checked = 0u32;
-        let mut source = SourceCounters { running: true, ..SourceCounters::default() };
+        let mut source = SourceCounters {
+            running: self.syscalls,
+            disabled: !self.syscalls,
+            reason: if self.syscalls {
+                String::new()
+            } else {
+                "the syscall source is disabled".to_owned()
+            },
+            ..SourceCounters::default()
+        };
         while reader.advance()? {
             let num = reader.number();
             let Some(record) = reader.record() else { break };
@@ -654,6 +690,13 @@ impl Replay {
                 state.load_tables(tables);
             }
             let ev = record.event;
+            if ev.event_type() == lanner_plugins::PLUGIN_EVENT {
+                self.plugins.on_capture_event(&ev, num, record.offset)?;
+                continue;
+            }
+            if !self.syscalls {
+                continue;
+            }
             source.events += 1;
             let first = *first_ts.get_or_insert(reader.first_ts().unwrap_or(ev.ts()));
             self.on_event(num, record.cpu, &ev, &mut state, first)?;
@@ -679,9 +722,11 @@ impl Replay {
         }
         self.plugins.stop_async()?;
         self.async_events(&mut state, reader.number(), first_ts.unwrap_or(0))?;
-        self.log.log(&format!("Events in source 'syscall': {}", source.events));
-        source.running = false;
-        source.reason = "the capture has been read".to_owned();
+        if self.syscalls {
+            self.log.log(&format!("Events in source 'syscall': {}", source.events));
+            source.running = false;
+            source.reason = "the capture has been read".to_owned();
+        }
         self.daemon.publish(&self.detector, &state, &source, &self.plugins);
         // A replay waits for the plugin sources to reach their ends, as Falco does.
         self.end(false)
@@ -752,6 +797,9 @@ impl Replay {
     /// The event types the reader must hand over: those of the detection, and those the
     /// parse plugins want.
     pub(crate) fn relevant_types(&self) -> TypeSet {
+        if !self.syscalls {
+            return TypeSet::none();
+        }
         let mut types = self.detector.detection().relevant_types();
         self.plugins.add_parse_types(&mut types);
         types
@@ -762,13 +810,24 @@ impl Replay {
     pub(crate) fn end(self, stop_plugins: bool) -> anyhow::Result<ExitCode> {
         let plugin_rules = self.plugins.finish(stop_plugins, self.log);
         let mut rules = self.detector.rule_stats();
-        let failure = match plugin_rules {
+        let mut failure = match plugin_rules {
             Ok(plugin_rules) => {
                 merge_rule_stats(&mut rules, &plugin_rules);
                 None
             }
             Err(err) => Some(err),
         };
+        // Every source has stopped writing: the recording can end.
+        if let Some(recorder) = &self.recorder {
+            match recorder.finish() {
+                Ok(events) => self
+                    .log
+                    .log(&format!("Recorded {events} events to {}", recorder.path().display())),
+                Err(err) => {
+                    failure.get_or_insert(err);
+                }
+            }
+        }
         finish(self.detector.into_pipeline(), self.log);
         self.daemon.stop();
         print_summary(&rules)?;

@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use lanner_capture::{AttachMode, CpuCounters, Probe, ProbeOptions, Syscall, procfs, syscalls};
 use lanner_filter::TypeSet;
-use lanner_scap::{Compression, Writer};
 use lanner_state::State;
 
 use crate::detect::{Replay, SourceCounters};
+use crate::record::Recorder;
 
 /// How long the loop sleeps when every buffer is empty.
 const DRAIN_INTERVAL: Duration = Duration::from_millis(5);
@@ -126,14 +126,13 @@ pub(crate) fn run(mut run: Replay, live: &LiveOptions) -> anyhow::Result<ExitCod
             names.join(", ")
         ));
     }
-    let mut writer = match &live.write {
-        Some(path) => Some(
-            Writer::create(path, &tables, Compression::None)
-                .with_context(|| format!("cannot write capture `{}`", path.display()))?,
-        ),
-        None => None,
-    };
+    if let Some(path) = &live.write {
+        run.recorder = Some(Recorder::create(path, &tables)?);
+    }
     drop(tables);
+    // The plugin sources open once the recording (`-w`) has its header.
+    run.plugins.open_sources(run.deadline, log, run.recorder.as_ref())?;
+    let recorder = run.recorder.clone();
 
     let mut source = SourceCounters { running: true, ..SourceCounters::default() };
     let mut first_ts = None;
@@ -145,6 +144,7 @@ pub(crate) fn run(mut run: Replay, live: &LiveOptions) -> anyhow::Result<ExitCod
     loop {
         let stop =
             crate::daemon::stop_requested() || run.deadline.is_some_and(|d| Instant::now() >= d);
+        let mut recording = recorder.as_ref().map(Recorder::lock);
         while let Some((cpu, ev)) = probe.next_event() {
             let ev = match ev {
                 Ok(ev) => ev,
@@ -155,8 +155,8 @@ pub(crate) fn run(mut run: Replay, live: &LiveOptions) -> anyhow::Result<ExitCod
             };
             source.events += 1;
             num += 1;
-            if let Some(w) = writer.as_mut() {
-                w.write_event(cpu, 0, &ev)?;
+            if let Some(r) = recording.as_mut() {
+                r.write(cpu, &ev)?;
             }
             let first = *first_ts.get_or_insert(ev.ts());
             run.on_event(num, cpu, &ev, &mut state, first)?;
@@ -164,6 +164,7 @@ pub(crate) fn run(mut run: Replay, live: &LiveOptions) -> anyhow::Result<ExitCod
                 break;
             }
         }
+        drop(recording);
         if run.daemon.due() {
             source.undecodable = undecodable;
             source.cpus = probe.counters()?.iter().map(cpu_stats).collect();
@@ -202,9 +203,6 @@ pub(crate) fn run(mut run: Replay, live: &LiveOptions) -> anyhow::Result<ExitCod
         if probe.pending() == 0 {
             std::thread::sleep(DRAIN_INTERVAL);
         }
-    }
-    if let Some(w) = writer {
-        w.finish().context("cannot finish the capture")?;
     }
     source.running = false;
     source.reason = "stopping".to_owned();

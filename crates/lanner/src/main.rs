@@ -13,6 +13,7 @@ mod live;
 mod localtime;
 mod log;
 mod plugins;
+mod record;
 
 use std::process::ExitCode;
 

@@ -24,6 +24,7 @@ use serde_yaml_ng::Value;
 
 use crate::detect::{Current, Detector};
 use crate::log::Logger;
+use crate::record::Recorder;
 use lanner_filter::TypeSet;
 
 /// One entry of `plugins`.
@@ -274,26 +275,70 @@ pub(crate) struct SourceShare {
 /// How often a plugin source's thread publishes its rule matches.
 const PUBLISH: Duration = Duration::from_millis(250);
 
-/// The plugins of a run: those that parse syscall events, those whose async events join
-/// the syscall stream, and the threads of the plugin sources (one each, as Falco runs
-/// them).
+/// The plugins of a run: those that parse events, those whose async events join the
+/// syscall stream, and the plugin sources: each on a thread of its own as Falco runs them
+/// live, or, in a replay, fed the plugin events of the capture (Falco's capture mode).
 #[derive(Default)]
 pub(crate) struct PluginRun {
     all: Vec<SharedPlugin>,
     parsers: Vec<SharedPlugin>,
     async_plugins: Vec<SharedPlugin>,
+    /// Sources to open, until [`PluginRun::open_sources`].
+    planned: Vec<PlannedSource>,
     sources: Vec<(Arc<SourceShare>, JoinHandle<anyhow::Result<()>>)>,
+    from_capture: Vec<CaptureSource>,
+    /// The id and source of every loaded source plugin, enabled or not.
+    ids: Vec<(u32, String)>,
     stop: Arc<AtomicBool>,
 }
 
+/// How a run's plugin sources get their events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SourceMode {
+    /// Each opens its plugin's source, on a thread of its own.
+    Open,
+    /// From the capture a replay reads: its `pluginevent`s, by plugin id.
+    FromCapture,
+}
+
+/// A plugin source to open.
+struct PlannedSource {
+    source: String,
+    config_name: String,
+    plugin: SharedPlugin,
+    open_params: String,
+    current: Arc<Current>,
+}
+
+/// A plugin source whose events a replay's capture holds.
+struct CaptureSource {
+    id: u32,
+    source: String,
+    detector: Detector,
+    parsers: Vec<SharedPlugin>,
+    state: lanner_state::State,
+    events: u64,
+    first_ts: Option<u64>,
+}
+
+/// The parse plugins that take the events of `source`.
+fn parsers_of(parsers: &[SharedPlugin], source: &str) -> Vec<SharedPlugin> {
+    parsers
+        .iter()
+        .filter(|p| p.lock().parses(lanner_plugins::PLUGIN_EVENT, source))
+        .cloned()
+        .collect()
+}
+
 impl PluginRun {
-    /// Tells the plugins that listen that capture starts, starts the async plugins, and
-    /// opens each plugin source on a thread of its own; their detectors follow `current`.
+    /// Tells the plugins that listen that capture starts and starts the async plugins. The
+    /// plugin `sources` either wait for [`PluginRun::open_sources`] or take the capture's
+    /// plugin events ([`SourceMode::FromCapture`]); their detectors follow `current`.
     pub(crate) fn start(
         plugins: &[LoadedPlugin],
         sources: &[(String, &LoadedPlugin)],
+        mode: SourceMode,
         current: &Arc<Current>,
-        deadline: Option<Instant>,
         log: Logger,
     ) -> anyhow::Result<PluginRun> {
         let with = |kind: fn(&lanner_plugins::Capabilities) -> bool| -> Vec<SharedPlugin> {
@@ -307,6 +352,10 @@ impl PluginRun {
             all: plugins.iter().map(|p| p.plugin.clone()).collect(),
             parsers: with(|c| c.parsing),
             async_plugins: with(|c| c.async_events),
+            ids: self::sources(plugins)
+                .into_iter()
+                .map(|(source, p)| (p.plugin.lock().id(), source))
+                .collect(),
             ..PluginRun::default()
         };
         for p in &run.all {
@@ -316,28 +365,106 @@ impl PluginRun {
             p.lock().start_async()?;
         }
         for (source, p) in sources {
-            log.log(&format!("Opening '{source}' source with plugin '{}'", p.config.name));
+            match mode {
+                SourceMode::Open => run.planned.push(PlannedSource {
+                    source: source.clone(),
+                    config_name: p.config.name.clone(),
+                    plugin: p.plugin.clone(),
+                    open_params: p.config.open_params.clone(),
+                    current: current.clone(),
+                }),
+                SourceMode::FromCapture => {
+                    log.log(&format!(
+                        "Opening '{source}' source with plugin '{}': its events come from \
+                         the capture",
+                        p.config.name
+                    ));
+                    run.from_capture.push(CaptureSource {
+                        id: p.plugin.lock().id(),
+                        source: source.clone(),
+                        detector: Detector::for_source(current, source),
+                        parsers: parsers_of(&run.parsers, source),
+                        state: lanner_state::State::default(),
+                        events: 0,
+                        first_ts: None,
+                    });
+                }
+            }
+        }
+        Ok(run)
+    }
+
+    /// Opens each planned plugin source on a thread of its own, recording its events to
+    /// `recorder` (`-w`) when there is one.
+    pub(crate) fn open_sources(
+        &mut self,
+        deadline: Option<Instant>,
+        log: Logger,
+        recorder: Option<&Recorder>,
+    ) -> anyhow::Result<()> {
+        for planned in std::mem::take(&mut self.planned) {
+            let source = planned.source;
+            log.log(&format!("Opening '{source}' source with plugin '{}'", planned.config_name));
             let share = Arc::new(SourceShare {
                 source: source.clone(),
                 events: AtomicU64::new(0),
                 rules: Mutex::new(Vec::new()),
                 done: AtomicBool::new(false),
             });
-            let detector = Detector::for_source(current, source);
-            let (plugin, params) = (p.plugin.clone(), p.config.open_params.clone());
-            let (stop, thread_share) = (run.stop.clone(), share.clone());
+            let run = SourceThread {
+                detector: Detector::for_source(&planned.current, &source),
+                parsers: parsers_of(&self.parsers, &source),
+                plugin: planned.plugin,
+                source: source.clone(),
+                recorder: recorder.cloned(),
+                deadline,
+            };
+            let params = planned.open_params;
+            let (stop, thread_share) = (self.stop.clone(), share.clone());
             let thread = std::thread::Builder::new()
                 .name(format!("lanner-{source}"))
                 .spawn(move || {
-                    let result =
-                        run_source(&plugin, &params, &thread_share, detector, &stop, deadline);
+                    let result = run.run(&params, &thread_share, &stop);
                     thread_share.done.store(true, Ordering::Release);
                     result
                 })
                 .context("cannot start a plugin source thread")?;
-            run.sources.push((share, thread));
+            self.sources.push((share, thread));
         }
-        Ok(run)
+        Ok(())
+    }
+
+    /// A plugin event (`pluginevent`) of the capture a replay reads, event `num` at block
+    /// `offset`: the rules of its plugin's source run on it. An event of a plugin that is
+    /// loaded but whose source is disabled is skipped; one of a plugin that is not loaded
+    /// is an error, as in Falco.
+    pub(crate) fn on_capture_event(
+        &mut self,
+        ev: &lanner_event::RawEvent<'_>,
+        num: u64,
+        offset: u64,
+    ) -> anyhow::Result<()> {
+        let id = ev.param(0).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes).with_context(
+            || format!("event {num} (block offset {offset}): a plugin event without a plugin id"),
+        )?;
+        let Some(source) = self.from_capture.iter_mut().find(|s| s.id == id) else {
+            if self.ids.iter().any(|(loaded, _)| *loaded == id) {
+                return Ok(());
+            }
+            anyhow::bail!(
+                "Unknown event source for inspector's event (plugin ID: {id}): event {num} \
+                 (block offset {offset}) comes from a plugin that is not loaded; load the \
+                 plugin with that id (see --list-plugins) to run its source's rules"
+            );
+        };
+        source.events += 1;
+        for p in &source.parsers {
+            p.lock().parse(ev, num, &source.source)?;
+        }
+        let first = *source.first_ts.get_or_insert(ev.ts());
+        source.detector.follow();
+        source.detector.on_event(num, 0, ev, &source.state, first);
+        Ok(())
     }
 
     /// Whether a plugin source still runs.
@@ -407,6 +534,10 @@ impl PluginRun {
             let published = share.rules.lock().unwrap_or_else(PoisonError::into_inner);
             crate::detect::merge_rule_stats(&mut rules, &published);
         }
+        for c in &self.from_capture {
+            sources.push(lanner_web::SourceStats { name: c.source.clone(), events: c.events });
+            crate::detect::merge_rule_stats(&mut rules, &c.detector.rule_stats());
+        }
         (sources, rules)
     }
 
@@ -444,6 +575,10 @@ impl PluginRun {
             let published = share.rules.lock().unwrap_or_else(PoisonError::into_inner);
             crate::detect::merge_rule_stats(&mut rules, &published);
         }
+        for c in &self.from_capture {
+            log.log(&format!("Events in source '{}': {}", c.source, c.events));
+            crate::detect::merge_rule_stats(&mut rules, &c.detector.rule_stats());
+        }
         for p in &self.all {
             let mut plugin = p.lock();
             if let Err(err) = plugin.capture_listen(false) {
@@ -464,47 +599,76 @@ impl PluginRun {
     }
 }
 
-/// Runs a plugin's event source to its end (EOF, `stop`, or the deadline), evaluating the
-/// rules of its source on each event through `detector`.
-fn run_source(
-    plugin: &SharedPlugin,
-    open_params: &str,
-    share: &SourceShare,
-    mut detector: Detector,
-    stop: &AtomicBool,
+/// What a plugin source's thread runs with.
+struct SourceThread {
+    plugin: SharedPlugin,
+    source: String,
+    detector: Detector,
+    /// The parse plugins that take this source's events.
+    parsers: Vec<SharedPlugin>,
+    recorder: Option<Recorder>,
     deadline: Option<Instant>,
-) -> anyhow::Result<()> {
-    let mut instance = plugin.lock().open(open_params)?;
-    let state = lanner_state::State::default();
-    let mut events = 0u64;
-    let mut first_ts = None;
-    let mut next_publish = Instant::now() + PUBLISH;
-    let result = loop {
-        if stop.load(Ordering::Relaxed)
-            || crate::daemon::stop_requested()
-            || deadline.is_some_and(|d| Instant::now() >= d)
-        {
-            break Ok(());
+}
+
+impl SourceThread {
+    /// Runs the plugin's event source to its end (EOF, `stop`, or the deadline): each event
+    /// is recorded (`-w`), parsed by the parse plugins of this source, then the rules of the
+    /// source run on it.
+    fn run(
+        mut self,
+        open_params: &str,
+        share: &SourceShare,
+        stop: &AtomicBool,
+    ) -> anyhow::Result<()> {
+        let plugin = self.plugin.clone();
+        let mut instance = plugin.lock().open(open_params)?;
+        let result = self.events(&mut instance, share, stop);
+        plugin.lock().close(instance);
+        *share.rules.lock().unwrap_or_else(PoisonError::into_inner) = self.detector.rule_stats();
+        result
+    }
+
+    fn events(
+        &mut self,
+        instance: &mut lanner_plugins::SourceInstance,
+        share: &SourceShare,
+        stop: &AtomicBool,
+    ) -> anyhow::Result<()> {
+        let state = lanner_state::State::default();
+        let mut events = 0u64;
+        let mut first_ts = None;
+        let mut next_publish = Instant::now() + PUBLISH;
+        loop {
+            if stop.load(Ordering::Relaxed)
+                || crate::daemon::stop_requested()
+                || self.deadline.is_some_and(|d| Instant::now() >= d)
+            {
+                return Ok(());
+            }
+            // The plugin is locked for `next_batch` only: the rules' extractors lock it per
+            // field.
+            let Some(batch) = instance.next_batch(&mut self.plugin.lock())? else { return Ok(()) };
+            if let Some(recorder) = &self.recorder {
+                let mut recording = recorder.lock();
+                for ev in batch.iter() {
+                    recording.write(0, &ev)?;
+                }
+            }
+            self.detector.follow();
+            for ev in batch.iter() {
+                events += 1;
+                for p in &self.parsers {
+                    p.lock().parse(&ev, events, &self.source)?;
+                }
+                let first = *first_ts.get_or_insert(ev.ts());
+                self.detector.on_event(events, 0, &ev, &state, first);
+            }
+            share.events.store(events, Ordering::Relaxed);
+            if Instant::now() >= next_publish {
+                next_publish = Instant::now() + PUBLISH;
+                *share.rules.lock().unwrap_or_else(PoisonError::into_inner) =
+                    self.detector.rule_stats();
+            }
         }
-        // The plugin is locked for `next_batch` only: the rules' extractors lock it per field.
-        let batch = match instance.next_batch(&mut plugin.lock()) {
-            Ok(Some(batch)) => batch,
-            Ok(None) => break Ok(()),
-            Err(err) => break Err(err),
-        };
-        detector.follow();
-        for ev in batch.iter() {
-            events += 1;
-            let first = *first_ts.get_or_insert(ev.ts());
-            detector.on_event(events, 0, &ev, &state, first);
-        }
-        share.events.store(events, Ordering::Relaxed);
-        if Instant::now() >= next_publish {
-            next_publish = Instant::now() + PUBLISH;
-            *share.rules.lock().unwrap_or_else(PoisonError::into_inner) = detector.rule_stats();
-        }
-    };
-    plugin.lock().close(instance);
-    *share.rules.lock().unwrap_or_else(PoisonError::into_inner) = detector.rule_stats();
-    Ok(result?)
+    }
 }

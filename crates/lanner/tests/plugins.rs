@@ -95,32 +95,106 @@ fn rules_fire_on_a_plugin_source() {
     assert!(!stderr.contains("LOAD_UNKNOWN_SOURCE"), "{stderr}");
 }
 
-#[test]
-fn plugin_and_syscall_sources_run_side_by_side() {
-    let capture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/scap/cat_write.scap");
-    let rules = format!(
-        "{COUNTER_RULE}
+const OPENS_RULE: &str = "
 - rule: opens
   desc: opens
   condition: evt.type in (open, openat) and proc.name = cat
   output: open %fd.name
   priority: INFO
-"
-    );
-    let dir = setup("both", "load_plugins: [counter]", &rules);
+";
+
+#[test]
+fn a_replay_runs_plugin_rules_on_the_captures_plugin_events_and_leaves_sources_closed() {
+    let capture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/scap/cat_write.scap");
+    let dir = setup("replay", "load_plugins: [counter]", &format!("{COUNTER_RULE}{OPENS_RULE}"));
     let out = lanner(&dir, &["-e", capture.to_str().unwrap()]);
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("   counter even: 5\n"), "{stdout}");
-    assert!(stdout.contains("   opens: "), "{stdout}");
-    assert!(stderr.contains("Events in source 'counter': 12"), "{stderr}");
-    assert!(stderr.contains("Events in source 'syscall': "), "{stderr}");
-    // --disable-source leaves a source closed.
-    let out = lanner(&dir, &["-e", capture.to_str().unwrap(), "--disable-source", "counter"]);
-    let stdout = text(&out.stdout);
+    // As in Falco's capture mode: the counter source is not opened (its 12 events would fire
+    // its rules); the capture holds no counter events.
     assert!(!stdout.contains("counter even"), "{stdout}");
     assert!(stdout.contains("   opens: "), "{stdout}");
+    assert!(stderr.contains("Events in source 'counter': 0"), "{stderr}");
+    assert!(stderr.contains("Events in source 'syscall': "), "{stderr}");
+    assert!(!stderr.contains("Plugin 'counter' metric emitted: 12"), "{stderr}");
+}
+
+#[test]
+fn plugin_and_syscall_sources_run_side_by_side_live_and_replay_from_their_recording() {
+    if let Err(why) = common::can_run_live() {
+        eprintln!("\n*** SKIPPED live plugin and syscall sources test: {why} ***\n");
+        return;
+    }
+    let dir = setup("both", "load_plugins: [counter]", &format!("{COUNTER_RULE}{OPENS_RULE}"));
+    let capture = dir.join("both.scap");
+    let out = lanner(&dir, &["-M", "2", "-w", capture.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("   counter twelve: 1\n   counter even: 5\n"), "{stdout}");
+    assert!(stderr.contains("Opening 'syscall' source with the eBPF probe"), "{stderr}");
+    assert!(stderr.contains("Opening 'counter' source with plugin 'counter'"), "{stderr}");
+    assert!(stderr.contains("Events in source 'counter': 12"), "{stderr}");
+
+    // One recording holds both sources' events: the probe's and the counter's 12.
+    let mut reader = lanner_scap::Reader::open(&capture).unwrap();
+    let (mut syscalls, mut counter) = (0, 0);
+    while let Some(record) = reader.next().unwrap() {
+        if record.event.event_type() == lanner_plugins::PLUGIN_EVENT {
+            assert_eq!(record.event.param(0).unwrap(), 999u32.to_le_bytes());
+            counter += 1;
+        } else {
+            syscalls += 1;
+        }
+    }
+    assert_eq!(counter, 12);
+    assert!(syscalls > 0);
+    assert!(
+        stderr.contains(&format!(
+            "Recorded {} events to {}",
+            syscalls + counter,
+            capture.display()
+        )),
+        "{stderr}"
+    );
+
+    // Replayed, the counter's rules fire on its recorded events as they did live.
+    let out = lanner(&dir, &["-e", capture.to_str().unwrap()]);
+    let replay = text(&out.stderr);
+    assert!(out.status.success(), "{replay}");
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("   counter twelve: 1\n   counter even: 5\n"), "{stdout}");
+    assert!(replay.contains("Events in source 'counter': 12"), "{replay}");
+    // --disable-source leaves the counter's events unread.
+    let out = lanner(&dir, &["-e", capture.to_str().unwrap(), "--disable-source", "counter"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("counter even"));
+    std::fs::remove_file(&capture).unwrap();
+}
+
+#[test]
+fn a_parse_plugin_sees_the_events_of_plugin_sources() {
+    // parsecount parses the events of every source: alone with the counter source, it has
+    // seen the counter's n events when the rules run on the n-th.
+    let rules = "
+- rule: parsed counter
+  desc: the parse plugin saw every counter event so far
+  condition: counter.n in (5, 12)
+  output: n=%counter.n seen=%parsecount.seen
+  priority: INFO
+  source: counter
+";
+    let dir = setup(
+        "parse-source",
+        "load_plugins: [counter, parsecount]\nengine: {kind: nodriver}",
+        rules,
+    );
+    let out = lanner(&dir, &[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("Informational n=5 seen=5\n"), "{stdout}");
+    assert!(stdout.contains("Informational n=12 seen=12\n"), "{stdout}");
 }
 
 #[test]
