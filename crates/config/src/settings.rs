@@ -162,6 +162,8 @@ pub struct Metrics {
     pub convert_memory_to_mb: bool,
     /// `include_empty_values` (false).
     pub include_empty_values: bool,
+    /// `plugins_metrics_enabled` (true): the loaded plugins' own metrics.
+    pub plugins_metrics_enabled: bool,
 }
 
 /// Parses Falco's durations (Prometheus' syntax): numbers with units `ms`, `s`, `m`, `h`,
@@ -502,6 +504,7 @@ impl Settings {
                     .bool("metrics.kernel_event_counters_per_cpu_enabled", false)?,
                 convert_memory_to_mb: r.bool("metrics.convert_memory_to_mb", true)?,
                 include_empty_values: r.bool("metrics.include_empty_values", false)?,
+                plugins_metrics_enabled: r.bool("metrics.plugins_metrics_enabled", true)?,
             },
         })
     }

@@ -299,6 +299,11 @@ impl Daemon {
             readiness,
             reloads: self.reloaded,
             reload_failures: self.reload_failures,
+            plugin_metrics: if self.metrics_options.plugins_metrics {
+                plugins.metrics()
+            } else {
+                Vec::new()
+            },
             ..self.base.clone()
         };
         self.last_outputs = outputs;
@@ -387,6 +392,7 @@ fn metrics_options(settings: &Settings) -> MetricsOptions {
         kernel_event_counters_per_cpu: m.kernel_event_counters_per_cpu_enabled,
         convert_memory_to_mb: m.convert_memory_to_mb,
         include_empty_values: m.include_empty_values,
+        plugins_metrics: m.plugins_metrics_enabled,
     }
 }
 

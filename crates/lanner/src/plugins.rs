@@ -541,6 +541,27 @@ impl PluginRun {
         (sources, rules)
     }
 
+    /// The loaded plugins' own metrics, named `<plugin>.<metric>` as libs names them.
+    pub(crate) fn metrics(&self) -> Vec<lanner_web::PluginMetric> {
+        let mut out = Vec::new();
+        for p in &self.all {
+            let mut plugin = p.lock();
+            for m in plugin.metrics() {
+                let value = match m.value {
+                    lanner_plugins::MetricValue::Uint(v) => lanner_outputs::FieldValue::Uint(v),
+                    lanner_plugins::MetricValue::Int(v) => lanner_outputs::FieldValue::Int(v),
+                    lanner_plugins::MetricValue::Double(v) => lanner_outputs::FieldValue::Double(v),
+                };
+                out.push(lanner_web::PluginMetric {
+                    name: format!("{}.{}", plugin.name(), m.name),
+                    monotonic: m.monotonic,
+                    value,
+                });
+            }
+        }
+        out
+    }
+
     /// Stops the plugin sources (`stop`) or waits for their ends, then ends capture
     /// listening and logs each source's events and each plugin's metrics. Returns the
     /// matches of the plugin sources' rules, or the first failure of a source.

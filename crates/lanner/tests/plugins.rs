@@ -128,7 +128,17 @@ fn plugin_and_syscall_sources_run_side_by_side_live_and_replay_from_their_record
     }
     let dir = setup("both", "load_plugins: [counter]", &format!("{COUNTER_RULE}{OPENS_RULE}"));
     let capture = dir.join("both.scap");
-    let out = lanner(&dir, &["-M", "2", "-w", capture.to_str().unwrap()]);
+    let metrics = dir.join("metrics.jsonl");
+    let metrics_file = format!("metrics.output_file={}", metrics.display());
+    let out = lanner(
+        &dir,
+        &[
+            &["-M", "2", "-w", capture.to_str().unwrap(), "-o", &metrics_file][..],
+            &["-o", "metrics.enabled=true", "-o", "metrics.interval=500ms"],
+            &["-o", "metrics.output_rule=false"],
+        ]
+        .concat(),
+    );
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let stdout = text(&out.stdout);
@@ -136,6 +146,10 @@ fn plugin_and_syscall_sources_run_side_by_side_live_and_replay_from_their_record
     assert!(stderr.contains("Opening 'syscall' source with the eBPF probe"), "{stderr}");
     assert!(stderr.contains("Opening 'counter' source with plugin 'counter'"), "{stderr}");
     assert!(stderr.contains("Events in source 'counter': 12"), "{stderr}");
+    // The metrics snapshots carry each source's events and the counter plugin's own metric.
+    let snapshots = std::fs::read_to_string(&metrics).unwrap();
+    let last: serde_json::Value = serde_json::from_str(snapshots.lines().last().unwrap()).unwrap();
+    assert_eq!(last["output_fields"]["plugins.counter.emitted"], 12, "{last}");
 
     // One recording holds both sources' events: the probe's and the counter's 12.
     let mut reader = lanner_scap::Reader::open(&capture).unwrap();

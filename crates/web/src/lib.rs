@@ -70,4 +70,6 @@ mod stats;
 pub use metrics::{MetricsOptions, Versions};
 pub use resources::Resources;
 pub use server::{PROMETHEUS_CONTENT_TYPE, ServerConfig, WebError, WebServer};
-pub use stats::{CpuStats, Readiness, RuleStats, SourceStats, StateStats, Stats, StatsHub};
+pub use stats::{
+    CpuStats, PluginMetric, Readiness, RuleStats, SourceStats, StateStats, Stats, StatsHub,
+};

@@ -7,7 +7,10 @@
 //! dropped and the Prometheus unit appended; KiB become bytes, percentages ratios). Per-CPU
 //! counters are `falcosecurity_scap_n_evts_cpu_total{cpu="N"}` (snapshot: `scap.n_evts_cpu_N`),
 //! and rule matches `falcosecurity_falco_rules_matches_total{priority, rule_name, source,
-//! tag_<tag>="true"}` (snapshot: `falco.rules.<rule>`). Quantities Falco does not have are
+//! tag_<tag>="true"}` (snapshot: `falco.rules.<rule>`). A plugin's own metrics (`get_metrics`,
+//! with `plugins_metrics_enabled`) are `falcosecurity_plugins_<plugin>_<metric>_total`, a
+//! counter when the plugin says it only grows and a gauge otherwise (snapshot:
+//! `plugins.<plugin>.<metric>`). Quantities Falco does not have are
 //! `falcosecurity_lanner_*`:
 //!
 //! | metric | type | what |
@@ -53,6 +56,8 @@ pub struct MetricsOptions {
     pub convert_memory_to_mb: bool,
     /// `include_empty_values` (snapshot only).
     pub include_empty_values: bool,
+    /// `plugins_metrics_enabled`.
+    pub plugins_metrics: bool,
 }
 
 impl Default for MetricsOptions {
@@ -66,6 +71,7 @@ impl Default for MetricsOptions {
             kernel_event_counters_per_cpu: false,
             convert_memory_to_mb: true,
             include_empty_values: false,
+            plugins_metrics: true,
         }
     }
 }
@@ -101,6 +107,19 @@ pub fn prometheus(
         p.counter("falcosecurity_lanner_events_total", &[("source", &source.name)], source.events);
     }
     p.counter("falcosecurity_lanner_events_undecodable_total", &[], stats.undecodable);
+    if options.plugins_metrics {
+        for m in &stats.plugin_metrics {
+            let name = format!("falcosecurity_plugins_{}_total", sanitize(&m.name));
+            let value = match m.value {
+                FieldValue::Uint(v) => v.to_string(),
+                FieldValue::Int(v) => v.to_string(),
+                FieldValue::Double(v) => format_f64(v),
+                _ => continue,
+            };
+            p.head(&name, if m.monotonic { "counter" } else { "gauge" });
+            p.line(&name, &[], &value);
+        }
+    }
     if options.rules_counters {
         for rule in &stats.rules {
             let priority = rule.priority.to_string();
@@ -394,6 +413,11 @@ pub fn snapshot_fields(
             }
         }
     }
+    if options.plugins_metrics {
+        for m in &stats.plugin_metrics {
+            f.push((format!("plugins.{}", m.name), m.value.clone()));
+        }
+    }
     if !options.include_empty_values {
         f.retain(|(_, v)| match v {
             FieldValue::Uint(0) | FieldValue::Int(0) | FieldValue::Null => false,
@@ -437,7 +461,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::stats::{CpuStats, RuleStats, SourceStats};
+    use crate::stats::{CpuStats, PluginMetric, RuleStats, SourceStats};
 
     fn stats() -> Stats {
         Stats {
@@ -482,6 +506,53 @@ mod tests {
         }
         // HELP and TYPE once per name
         assert_eq!(text.matches("# TYPE falcosecurity_lanner_kernel_drops_total").count(), 1);
+    }
+
+    #[test]
+    fn plugin_metrics_as_libs_names_them() {
+        let stats = Stats {
+            plugin_metrics: vec![
+                PluginMetric {
+                    name: "k8saudit.n_events".into(),
+                    monotonic: true,
+                    value: FieldValue::Uint(12),
+                },
+                PluginMetric {
+                    name: "container.n_containers".into(),
+                    monotonic: false,
+                    value: FieldValue::Int(3),
+                },
+                PluginMetric {
+                    name: "p.ratio".into(),
+                    monotonic: false,
+                    value: FieldValue::Double(0.25),
+                },
+            ],
+            ..stats()
+        };
+        let options = MetricsOptions::default();
+        let text = prometheus(&stats, &Resources::default(), &options, &Versions::default());
+        for line in [
+            "# TYPE falcosecurity_plugins_k8saudit_n_events_total counter",
+            "falcosecurity_plugins_k8saudit_n_events_total 12",
+            "# TYPE falcosecurity_plugins_container_n_containers_total gauge",
+            "falcosecurity_plugins_container_n_containers_total 3",
+            "falcosecurity_plugins_p_ratio_total 0.25",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line}\n{text}");
+        }
+        let fields =
+            snapshot_fields(&stats, None, &Resources::default(), &options, &Versions::default());
+        let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        assert_eq!(get("plugins.k8saudit.n_events"), Some(FieldValue::Uint(12)));
+        assert_eq!(get("plugins.container.n_containers"), Some(FieldValue::Int(3)));
+        // plugins_metrics_enabled: false leaves them out of both.
+        let off = MetricsOptions { plugins_metrics: false, ..options };
+        let text = prometheus(&stats, &Resources::default(), &off, &Versions::default());
+        assert!(!text.contains("falcosecurity_plugins_"), "{text}");
+        let fields =
+            snapshot_fields(&stats, None, &Resources::default(), &off, &Versions::default());
+        assert!(!fields.iter().any(|(k, _)| k.starts_with("plugins.")));
     }
 
     #[test]

@@ -48,6 +48,19 @@ pub struct Stats {
     pub reloads: u64,
     /// Reloads refused because the new configuration or rules were broken.
     pub reload_failures: u64,
+    /// The loaded plugins' own metrics (`get_metrics`).
+    pub plugin_metrics: Vec<PluginMetric>,
+}
+
+/// One metric a plugin reports about itself.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PluginMetric {
+    /// `<plugin>.<metric>`, as libs names plugin metrics.
+    pub name: String,
+    /// Whether it only grows (a counter; otherwise a gauge).
+    pub monotonic: bool,
+    /// Its value: `Uint`, `Int` or `Double`.
+    pub value: lanner_outputs::FieldValue,
 }
 
 /// An event source.
