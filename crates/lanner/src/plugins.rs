@@ -608,10 +608,13 @@ impl PluginRun {
             for m in plugin.metrics() {
                 log.log(&format!("Plugin '{}' metric {}: {}", plugin.name(), m.name, m.value));
             }
-        }
-        let errors = lanner_plugins::extract_errors();
-        if errors > 0 {
-            log.log(&format!("Plugin field extraction errors: {errors}"));
+            if plugin.extract_errors() > 0 {
+                log.log(&format!(
+                    "Plugin '{}' field extraction errors: {}",
+                    plugin.name(),
+                    plugin.extract_errors()
+                ));
+            }
         }
         match failure {
             Some(err) => Err(err),

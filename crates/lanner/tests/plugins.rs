@@ -296,6 +296,37 @@ fn errors_name_the_plugin_and_its_last_error() {
 }
 
 #[test]
+fn a_failing_field_is_reported_with_the_plugin_and_counted_per_plugin() {
+    // parsecount.fail always fails: the rule does not match, and the run goes on.
+    let rules = "
+- rule: never
+  desc: a field that fails
+  condition: counter.n > 0 and parsecount.fail = 1
+  output: never
+  priority: INFO
+  source: counter
+";
+    let dir = setup(
+        "extract-fail",
+        "load_plugins: [counter, parsecount]\nengine: {kind: nodriver}",
+        rules,
+    );
+    let out = lanner(&dir, &[]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!text(&out.stdout).contains("Informational never"));
+    assert!(
+        stderr.contains(
+            "[parsecount] plugin `parsecount`: plugin_extract_fields failed (rc 1): \
+             parsecount.fail always fails (event 1; 1 extraction errors so far)\n"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Plugin 'parsecount' field extraction errors: 12\n"), "{stderr}");
+    assert!(!stderr.contains("Plugin 'counter' field extraction errors"), "{stderr}");
+}
+
+#[test]
 fn parse_plugin_state_reaches_syscall_rules() {
     let capture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/scap/cat_write.scap");
     let rules = "

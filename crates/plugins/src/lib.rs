@@ -51,7 +51,7 @@ mod plugin;
 pub use owner::LogSink;
 pub use plugin::{
     Batch, Capabilities, FieldInfo, InitConfig, Metric, MetricValue, Plugin, PluginError,
-    SharedPlugin, SourceInstance, check_api_version, extract_errors,
+    SharedPlugin, SourceInstance, check_api_version,
 };
 
 pub use lanner_fields::Values;

@@ -186,6 +186,8 @@ pub struct Plugin {
     parse_sources: Vec<String>,
     async_events: Vec<String>,
     async_sources: Vec<String>,
+    /// Calls to extract fields that failed.
+    extract_errors: u64,
     /// The plugin's state, null before `init`.
     state: P,
     /// C strings of the event sources handed to the plugin with events.
@@ -470,6 +472,7 @@ impl Plugin {
             extract_sources,
             parse_types: Vec::new(),
             memo: Memo::default(),
+            extract_errors: 0,
             parse_sources,
             async_events,
             async_sources,
@@ -946,6 +949,11 @@ impl Plugin {
         Ok(())
     }
 
+    /// Its field extractions that failed since it was loaded.
+    pub fn extract_errors(&self) -> u64 {
+        self.extract_errors
+    }
+
     /// The plugin's metrics (`get_metrics`), none if it has none.
     pub fn metrics(&mut self) -> Vec<Metric> {
         let (Some(f), false) = (self.api.get_metrics, self.state.is_null()) else {
@@ -1064,11 +1072,9 @@ impl Memo {
 #[derive(Debug)]
 struct Extractor(SharedPlugin);
 
-/// How many extraction errors (of all plugins together) are reported in full; after them,
-/// one in each power of two.
+/// How many extraction errors of a plugin are reported in full; after them, one in each
+/// power of two.
 const REPORTED_EXTRACT_ERRORS: u64 = 10;
-
-static EXTRACT_ERRORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl PluginExtractor for Extractor {
     fn extract(
@@ -1084,8 +1090,9 @@ impl PluginExtractor for Extractor {
         if let Err(err) = plugin.extract(index, arg, event, num, source, out) {
             // A failed extraction leaves the field without a value (the rule does not match),
             // and is reported through the plugin's log sink: the first few in full, then one
-            // at every power of two of the count, which is shared by all plugins.
-            let n = EXTRACT_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            // at every power of two of the plugin's count.
+            plugin.extract_errors += 1;
+            let n = plugin.extract_errors;
             if n <= REPORTED_EXTRACT_ERRORS || n.is_power_of_two() {
                 let message = format!("{err} (event {num}; {n} extraction errors so far)");
                 match &plugin.owner.log {
@@ -1095,11 +1102,6 @@ impl PluginExtractor for Extractor {
             }
         }
     }
-}
-
-/// Extraction errors of every plugin since the start.
-pub fn extract_errors() -> u64 {
-    EXTRACT_ERRORS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// An open instance of a plugin's event source.
