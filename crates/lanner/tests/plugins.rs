@@ -130,19 +130,40 @@ fn plugin_and_syscall_sources_run_side_by_side_live_and_replay_from_their_record
     let capture = dir.join("both.scap");
     let metrics = dir.join("metrics.jsonl");
     let metrics_file = format!("metrics.output_file={}", metrics.display());
-    let out = lanner(
-        &dir,
-        &[
-            &["-M", "2", "-w", capture.to_str().unwrap(), "-o", &metrics_file][..],
-            &["-o", "metrics.enabled=true", "-o", "metrics.interval=500ms"],
-            &["-o", "metrics.output_rule=false"],
-        ]
-        .concat(),
-    );
-    let stderr = text(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let stdout = text(&out.stdout);
-    assert!(stdout.contains("   counter twelve: 1\n   counter even: 5\n"), "{stdout}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lanner"))
+        .arg("-c")
+        .arg(dir.join("falco.yaml"))
+        .args(["-w", capture.to_str().unwrap(), "-o", &metrics_file])
+        .args(["-o", "metrics.enabled=true", "-o", "metrics.interval=500ms"])
+        .args(["-o", "metrics.output_rule=false"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out_lines = common::lines(child.stdout.take().unwrap());
+    let err_lines = common::lines(child.stderr.take().unwrap());
+    // Once the probe is attached, cat opens files: syscalls for the recording and the rule.
+    let mut stderr = String::new();
+    while !stderr.contains("Opening 'syscall' source with the eBPF probe") {
+        let line = err_lines.recv_timeout(std::time::Duration::from_secs(30)).unwrap();
+        stderr.push_str(&line);
+        stderr.push('\n');
+    }
+    for _ in 0..5 {
+        let status = Command::new("cat").arg("/etc/hostname").output().unwrap().status;
+        assert!(status.success());
+    }
+    // Time for the probe's buffers to drain and a metrics snapshot, then a clean stop.
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    // SAFETY: kill has no memory preconditions; the pid is our child's.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let status = child.wait().unwrap();
+    stderr.extend(err_lines.iter().map(|l| l + "\n"));
+    let stdout: String = out_lines.iter().map(|l| l + "\n").collect();
+    assert!(status.success(), "{stderr}");
+    let live_opens =
+        stdout.lines().filter(|l| l.ends_with(" Informational open /etc/hostname")).count();
+    assert_eq!(live_opens, 5, "{stdout}");
     assert!(stderr.contains("Opening 'syscall' source with the eBPF probe"), "{stderr}");
     assert!(stderr.contains("Opening 'counter' source with plugin 'counter'"), "{stderr}");
     assert!(stderr.contains("Events in source 'counter': 12"), "{stderr}");
@@ -180,6 +201,8 @@ fn plugin_and_syscall_sources_run_side_by_side_live_and_replay_from_their_record
     let stdout = text(&out.stdout);
     assert!(stdout.contains("   counter twelve: 1\n   counter even: 5\n"), "{stdout}");
     assert!(replay.contains("Events in source 'counter': 12"), "{replay}");
+    let opens = stdout.lines().filter(|l| l.ends_with(" Informational open /etc/hostname")).count();
+    assert_eq!(opens, live_opens, "{stdout}");
     // --disable-source leaves the counter's events unread.
     let out = lanner(&dir, &["-e", capture.to_str().unwrap(), "--disable-source", "counter"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
