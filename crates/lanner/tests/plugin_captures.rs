@@ -98,6 +98,12 @@ fn a_recorded_k8s_audit_run_replays_to_the_same_alerts() {
     // The source is not opened: the webhook of the example's open_params does not listen.
     assert!(!stderr.contains("webhook"), "{stderr}");
 
+    // With the syscall source disabled, the capture is still read for the plugin events.
+    let (stdout, stderr) =
+        run(k8saudit().arg("-e").arg(&capture).args(["--disable-source", "syscall"]));
+    assert_eq!(alerts(&stdout), recorded);
+    assert!(!stderr.contains("Events in source 'syscall'"), "{stderr}");
+
     // With the source disabled, its events are skipped.
     let (stdout, stderr) =
         run(k8saudit().arg("-e").arg(&capture).args(["--disable-source", "k8s_audit"]));
