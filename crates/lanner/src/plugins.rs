@@ -287,8 +287,8 @@ pub(crate) struct PluginRun {
     planned: Vec<PlannedSource>,
     sources: Vec<(Arc<SourceShare>, JoinHandle<anyhow::Result<()>>)>,
     from_capture: Vec<CaptureSource>,
-    /// The id and source of every loaded source plugin, enabled or not.
-    ids: Vec<(u32, String)>,
+    /// The id of every loaded source plugin, its source enabled or not.
+    ids: Vec<u32>,
     stop: Arc<AtomicBool>,
 }
 
@@ -313,21 +313,48 @@ struct PlannedSource {
 /// A plugin source whose events a replay's capture holds.
 struct CaptureSource {
     id: u32,
+    rules: SourceRules,
+    events: u64,
+}
+
+/// What runs on each event of a plugin source, on its thread or in a replay alike: the
+/// parse plugins that take the source's events, then the source's rules.
+struct SourceRules {
     source: String,
     detector: Detector,
     parsers: Vec<SharedPlugin>,
+    /// Plugin sources have no process state; their rules run against an empty one.
     state: lanner_state::State,
-    events: u64,
     first_ts: Option<u64>,
 }
 
-/// The parse plugins that take the events of `source`.
-fn parsers_of(parsers: &[SharedPlugin], source: &str) -> Vec<SharedPlugin> {
-    parsers
-        .iter()
-        .filter(|p| p.lock().parses(lanner_plugins::PLUGIN_EVENT, source))
-        .cloned()
-        .collect()
+impl SourceRules {
+    /// The rules of `source` (following `current` through reloads), and those of the
+    /// `parsers` that take its events.
+    fn new(current: &Arc<Current>, source: &str, parsers: &[SharedPlugin]) -> SourceRules {
+        SourceRules {
+            source: source.to_owned(),
+            detector: Detector::for_source(current, source),
+            parsers: parsers
+                .iter()
+                .filter(|p| p.lock().parses(lanner_plugins::PLUGIN_EVENT, source))
+                .cloned()
+                .collect(),
+            state: lanner_state::State::default(),
+            first_ts: None,
+        }
+    }
+
+    /// Event `num` of the source: the parse plugins see it, then the rules run on it.
+    #[inline]
+    fn on_event(&mut self, ev: &lanner_event::RawEvent<'_>, num: u64) -> anyhow::Result<()> {
+        for p in &self.parsers {
+            p.lock().parse(ev, num, &self.source)?;
+        }
+        let first = *self.first_ts.get_or_insert(ev.ts());
+        self.detector.on_event(num, 0, ev, &self.state, first);
+        Ok(())
+    }
 }
 
 impl PluginRun {
@@ -352,10 +379,7 @@ impl PluginRun {
             all: plugins.iter().map(|p| p.plugin.clone()).collect(),
             parsers: with(|c| c.parsing),
             async_plugins: with(|c| c.async_events),
-            ids: self::sources(plugins)
-                .into_iter()
-                .map(|(source, p)| (p.plugin.lock().id(), source))
-                .collect(),
+            ids: self::sources(plugins).iter().map(|(_, p)| p.plugin.lock().id()).collect(),
             ..PluginRun::default()
         };
         for p in &run.all {
@@ -381,12 +405,8 @@ impl PluginRun {
                     ));
                     run.from_capture.push(CaptureSource {
                         id: p.plugin.lock().id(),
-                        source: source.clone(),
-                        detector: Detector::for_source(current, source),
-                        parsers: parsers_of(&run.parsers, source),
-                        state: lanner_state::State::default(),
+                        rules: SourceRules::new(current, source, &run.parsers),
                         events: 0,
-                        first_ts: None,
                     });
                 }
             }
@@ -412,10 +432,8 @@ impl PluginRun {
                 done: AtomicBool::new(false),
             });
             let run = SourceThread {
-                detector: Detector::for_source(&planned.current, &source),
-                parsers: parsers_of(&self.parsers, &source),
+                rules: SourceRules::new(&planned.current, &source, &self.parsers),
                 plugin: planned.plugin,
-                source: source.clone(),
                 recorder: recorder.cloned(),
                 deadline,
             };
@@ -448,7 +466,7 @@ impl PluginRun {
             || format!("event {num} (block offset {offset}): a plugin event without a plugin id"),
         )?;
         let Some(source) = self.from_capture.iter_mut().find(|s| s.id == id) else {
-            if self.ids.iter().any(|(loaded, _)| *loaded == id) {
+            if self.ids.contains(&id) {
                 return Ok(());
             }
             anyhow::bail!(
@@ -458,13 +476,8 @@ impl PluginRun {
             );
         };
         source.events += 1;
-        for p in &source.parsers {
-            p.lock().parse(ev, num, &source.source)?;
-        }
-        let first = *source.first_ts.get_or_insert(ev.ts());
-        source.detector.follow();
-        source.detector.on_event(num, 0, ev, &source.state, first);
-        Ok(())
+        source.rules.detector.follow();
+        source.rules.on_event(ev, num)
     }
 
     /// Whether a plugin source still runs.
@@ -535,8 +548,9 @@ impl PluginRun {
             crate::detect::merge_rule_stats(&mut rules, &published);
         }
         for c in &self.from_capture {
-            sources.push(lanner_web::SourceStats { name: c.source.clone(), events: c.events });
-            crate::detect::merge_rule_stats(&mut rules, &c.detector.rule_stats());
+            sources
+                .push(lanner_web::SourceStats { name: c.rules.source.clone(), events: c.events });
+            crate::detect::merge_rule_stats(&mut rules, &c.rules.detector.rule_stats());
         }
         (sources, rules)
     }
@@ -597,8 +611,8 @@ impl PluginRun {
             crate::detect::merge_rule_stats(&mut rules, &published);
         }
         for c in &self.from_capture {
-            log.log(&format!("Events in source '{}': {}", c.source, c.events));
-            crate::detect::merge_rule_stats(&mut rules, &c.detector.rule_stats());
+            log.log(&format!("Events in source '{}': {}", c.rules.source, c.events));
+            crate::detect::merge_rule_stats(&mut rules, &c.rules.detector.rule_stats());
         }
         for p in &self.all {
             let mut plugin = p.lock();
@@ -626,10 +640,7 @@ impl PluginRun {
 /// What a plugin source's thread runs with.
 struct SourceThread {
     plugin: SharedPlugin,
-    source: String,
-    detector: Detector,
-    /// The parse plugins that take this source's events.
-    parsers: Vec<SharedPlugin>,
+    rules: SourceRules,
     recorder: Option<Recorder>,
     deadline: Option<Instant>,
 }
@@ -648,7 +659,8 @@ impl SourceThread {
         let mut instance = plugin.lock().open(open_params)?;
         let result = self.events(&mut instance, share, stop);
         plugin.lock().close(instance);
-        *share.rules.lock().unwrap_or_else(PoisonError::into_inner) = self.detector.rule_stats();
+        *share.rules.lock().unwrap_or_else(PoisonError::into_inner) =
+            self.rules.detector.rule_stats();
         result
     }
 
@@ -658,9 +670,7 @@ impl SourceThread {
         share: &SourceShare,
         stop: &AtomicBool,
     ) -> anyhow::Result<()> {
-        let state = lanner_state::State::default();
         let mut events = 0u64;
-        let mut first_ts = None;
         let mut next_publish = Instant::now() + PUBLISH;
         loop {
             if stop.load(Ordering::Relaxed)
@@ -678,20 +688,16 @@ impl SourceThread {
                     recording.write(0, &ev)?;
                 }
             }
-            self.detector.follow();
+            self.rules.detector.follow();
             for ev in batch.iter() {
                 events += 1;
-                for p in &self.parsers {
-                    p.lock().parse(&ev, events, &self.source)?;
-                }
-                let first = *first_ts.get_or_insert(ev.ts());
-                self.detector.on_event(events, 0, &ev, &state, first);
+                self.rules.on_event(&ev, events)?;
             }
             share.events.store(events, Ordering::Relaxed);
             if Instant::now() >= next_publish {
                 next_publish = Instant::now() + PUBLISH;
                 *share.rules.lock().unwrap_or_else(PoisonError::into_inner) =
-                    self.detector.rule_stats();
+                    self.rules.detector.rule_stats();
             }
         }
     }
