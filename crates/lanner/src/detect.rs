@@ -673,16 +673,7 @@ impl Replay {
         let mut state = State::from_tables(reader.tables());
         let mut first_ts = None;
         let mut checked = 0u32;
-        let mut source = SourceCounters {
-            running: self.syscalls,
-            disabled: !self.syscalls,
-            reason: if self.syscalls {
-                String::new()
-            } else {
-                "the syscall source is disabled".to_owned()
-            },
-            ..SourceCounters::default()
-        };
+        let mut source = SourceCounters::syscall(self.syscalls);
         while reader.advance()? {
             let num = reader.number();
             let Some(record) = reader.record() else { break };
@@ -728,7 +719,6 @@ impl Replay {
             source.reason = "the capture has been read".to_owned();
         }
         self.daemon.publish(&self.detector, &state, &source, &self.plugins);
-        // A replay waits for the plugin sources to reach their ends, as Falco does.
         self.end(false)
     }
 
@@ -770,12 +760,7 @@ impl Replay {
     /// plugin source either (`nodriver` alone), and the run lasts until stopped.
     fn wait_for_plugin_sources(mut self, idle: bool) -> anyhow::Result<ExitCode> {
         let state = State::default();
-        let source = SourceCounters {
-            running: idle,
-            reason: if idle { String::new() } else { "the syscall source is disabled".to_owned() },
-            disabled: !idle,
-            ..SourceCounters::default()
-        };
+        let source = SourceCounters::syscall(idle);
         if idle {
             self.log.log("Opening 'syscall' source with no driver (nodriver): no events");
         }
@@ -866,6 +851,22 @@ pub(crate) struct SourceCounters {
     pub(crate) reason: String,
     /// The syscall source is not part of this run (plugin sources only).
     pub(crate) disabled: bool,
+}
+
+impl SourceCounters {
+    /// The syscall source's counters at the start: running, or disabled and saying so.
+    pub(crate) fn syscall(enabled: bool) -> SourceCounters {
+        SourceCounters {
+            running: enabled,
+            disabled: !enabled,
+            reason: if enabled {
+                String::new()
+            } else {
+                "the syscall source is disabled".to_owned()
+            },
+            ..SourceCounters::default()
+        }
+    }
 }
 
 /// The detection that runs and where its alerts go, as every source's detector sees it: a

@@ -134,7 +134,7 @@ pub(crate) fn run(mut run: Replay, live: &LiveOptions) -> anyhow::Result<ExitCod
     run.plugins.open_sources(run.deadline, log, run.recorder.as_ref())?;
     let recorder = run.recorder.clone();
 
-    let mut source = SourceCounters { running: true, ..SourceCounters::default() };
+    let mut source = SourceCounters::syscall(true);
     let mut first_ts = None;
     let mut num = 0u64;
     let mut undecodable = 0u64;
